@@ -1,0 +1,1 @@
+"""AWS operations: the local emulator, S3 ops, SageMaker, registry, costs."""
