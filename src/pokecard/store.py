@@ -417,7 +417,12 @@ class S3Store(Store):
             retries={"max_attempts": 2, "mode": "standard"},
             s3={"addressing_style": "path"} if endpoint_url else {},
         )
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=cfg)
+        creds: dict[str, str] = {}
+        if endpoint_url and _is_loopback(endpoint_url) and boto3.Session().get_credentials() is None:
+            # The local emulator accepts any key; a fresh machine has no AWS profile, and the
+            # outputs file of `make infra` alone must be enough to use it.
+            creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=cfg, **creds)
         self.transfer = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=max(
             5 * 1024 * 1024, multipart_threshold // 4))
 
@@ -495,6 +500,13 @@ class S3Store(Store):
     def _delete(self, key: str) -> None:
         with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+
+
+def _is_loopback(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def open_store(root: str | os.PathLike[str] | None = None, settings: Any = None) -> Store:
