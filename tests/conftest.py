@@ -11,8 +11,16 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests never read the developer's pokecard.toml, infra outputs or AWS profile."""
-    for var in ("POKECARD_ROOT", "POKECARD_BUCKET", "POKECARD_PREFIX", "AWS_ENDPOINT_URL", "MLFLOW_TRACKING_URI",
-                "POKECARD_CONFIG", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+    for var in (
+        "POKECARD_ROOT",
+        "POKECARD_BUCKET",
+        "POKECARD_PREFIX",
+        "AWS_ENDPOINT_URL",
+        "MLFLOW_TRACKING_URI",
+        "POKECARD_CONFIG",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     empty = tmp_path_factory.mktemp("noconfig")
     monkeypatch.setenv("POKECARD_CONFIG", str(empty / "pokecard.toml"))

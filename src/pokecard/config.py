@@ -104,7 +104,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     allowed = {f.name for f in fields(Settings)} - {"sources"}
     unknown = set(table) - allowed
     if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(allowed))}")
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(allowed))}"
+        )
     return dict(table)
 
 

@@ -117,7 +117,11 @@ def validate_key(key: str) -> str:
     """Normalize a key and check it is a safe relative POSIX path (no '..', no absolute)."""
     if not isinstance(key, str) or not key.strip():
         raise LayoutError("empty key: name a path inside the project root, e.g. data/reference/index.json")
-    k = key.replace("\\", "/").strip("/")
+    k = key.replace("\\", "/").rstrip("/")
+    if k.startswith("/"):
+        raise LayoutError(
+            f"key {key!r} is absolute: keys are relative to the project root, e.g. data/reference"
+        )
     parts = k.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise LayoutError(f"key {key!r} is not a clean relative path (no '..', '.', or empty parts)")
@@ -152,7 +156,10 @@ def describe() -> list[Entry]:
     return [
         Entry(PROJECT_MANIFEST, "project metadata, versions, sha256 of every object"),
         Entry(f"{TEACHER_DIR}/{v}/{TEACHER_ARCHIVE}", "DINOv3 ViT-B teacher (+ model_card.json)"),
-        Entry(f"{STUDENT_DIR}/{v}/{STUDENT_CHECKPOINT}", "EfficientNet-Lite0 student checkpoint (+ model_card.json)"),
+        Entry(
+            f"{STUDENT_DIR}/{v}/{STUDENT_CHECKPOINT}",
+            "EfficientNet-Lite0 student checkpoint (+ model_card.json)",
+        ),
         Entry(f"{STUDENT_DIR}/{v}/{STUDENT_ONNX}", "student exported to ONNX"),
         Entry(f"{HAILO_DIR}/{v}/{HAILO_HEF}", "student compiled for Hailo-8/8L"),
         Entry(f"{CALIBRATION_DIR}/", "Hailo calibration set (1,024 images)"),
@@ -163,7 +170,10 @@ def describe() -> list[Entry]:
         Entry(MLFLOW_INDEX, "experiment index (MLflow file store beside it)"),
         Entry("profiling/<model>/<date>/", "PyTorch profiler traces"),
         Entry(DASHBOARD_CONFIG, "analytics dashboard config"),
-        Entry(f"{METRICS_DIR}/", "model_performance.csv compression_metrics.csv cost_breakdown.csv "
-              "model_lineage.json storage_metrics.csv summary.json"),
+        Entry(
+            f"{METRICS_DIR}/",
+            "model_performance.csv compression_metrics.csv cost_breakdown.csv "
+            "model_lineage.json storage_metrics.csv summary.json",
+        ),
         Entry("pipelines/{training,inference,deployment}/", "pipeline definitions and run records"),
     ]

@@ -181,7 +181,9 @@ class Store(ABC):
         return sha
 
     def put_json(self, key: str, obj: Any, *, force: bool = False) -> str:
-        return self.put_bytes(key, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode(), force=force)
+        return self.put_bytes(
+            key, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode(), force=force
+        )
 
     def put_file(self, key: str, path: str | os.PathLike[str], *, force: bool = False) -> str:
         k = layout.check_writable(key, force)
@@ -261,7 +263,12 @@ class Store(ABC):
         return self.sync_down(prefix, local_dir, apply=True, delete=False, verify=verify)
 
     def sync_up(
-        self, local_dir: str | os.PathLike[str], prefix: str, *, apply: bool = False, delete: bool = False,
+        self,
+        local_dir: str | os.PathLike[str],
+        prefix: str,
+        *,
+        apply: bool = False,
+        delete: bool = False,
         force: bool = False,
     ) -> SyncPlan:
         src = Path(local_dir)
@@ -287,7 +294,10 @@ class Store(ABC):
         if delete:
             plan.delete = sorted(k for k in remote if k not in local_keys and k != layout.PROJECT_MANIFEST)
         if apply:
-            with self.batch(), progress(len(plan.copy) + len(plan.delete), f"push -> {self.url}{pfx}") as advance:
+            with (
+                self.batch(),
+                progress(len(plan.copy) + len(plan.delete), f"push -> {self.url}{pfx}") as advance,
+            ):
                 for key in plan.copy:
                     self.put_file(key, local_keys[key], force=force)
                     advance(1)
@@ -299,14 +309,21 @@ class Store(ABC):
         return plan
 
     def sync_down(
-        self, prefix: str, local_dir: str | os.PathLike[str], *, apply: bool = False, delete: bool = False,
+        self,
+        prefix: str,
+        local_dir: str | os.PathLike[str],
+        *,
+        apply: bool = False,
+        delete: bool = False,
         verify: bool = True,
     ) -> SyncPlan:
         pfx = layout.validate_key(prefix)
         dst = Path(local_dir)
         remote = [o for o in self._list(pfx + "/") if o.key != layout.PROJECT_MANIFEST]
         if not remote and not self._exists(pfx):
-            raise ObjectNotFound(f"{self.url}{pfx}/ has no objects; check the prefix with `pokecard store ls`")
+            raise ObjectNotFound(
+                f"{self.url}{pfx}/ has no objects; check the prefix with `pokecard store ls`"
+            )
         plan = SyncPlan(f"{self.url}{pfx}/", str(dst))
         remote_rel = {}
         for o in remote:
@@ -320,7 +337,9 @@ class Store(ABC):
                 plan.copy.append(o.key)
         if delete and dst.is_dir():
             plan.delete = sorted(
-                str(p) for p in dst.rglob("*") if p.is_file() and p.relative_to(dst).as_posix() not in remote_rel
+                str(p)
+                for p in dst.rglob("*")
+                if p.is_file() and p.relative_to(dst).as_posix() not in remote_rel
             )
         if apply:
             with progress(len(plan.copy), f"pull <- {self.url}{pfx}") as advance:
@@ -398,7 +417,12 @@ class S3Store(Store):
     """A project root at ``s3://bucket/prefix/`` (real AWS or an emulator via endpoint_url)."""
 
     def __init__(
-        self, bucket: str, prefix: str, *, region: str | None = None, endpoint_url: str | None = None,
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
         multipart_threshold: int = MULTIPART_THRESHOLD,
     ) -> None:
         super().__init__()
@@ -417,14 +441,18 @@ class S3Store(Store):
             retries={"max_attempts": 2, "mode": "standard"},
             s3={"addressing_style": "path"} if endpoint_url else {},
         )
+        # A session of its own: the default session caches credentials process-wide.
+        session = boto3.session.Session(region_name=region)
         creds: dict[str, str] = {}
-        if endpoint_url and _is_loopback(endpoint_url) and boto3.Session().get_credentials() is None:
+        if endpoint_url and _is_loopback(endpoint_url) and session.get_credentials() is None:
             # The local emulator accepts any key; a fresh machine has no AWS profile, and the
             # outputs file of `make infra` alone must be enough to use it.
             creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=cfg, **creds)
-        self.transfer = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=max(
-            5 * 1024 * 1024, multipart_threshold // 4))
+        self.client = session.client("s3", endpoint_url=endpoint_url, config=cfg, **creds)
+        self.transfer = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=max(5 * 1024 * 1024, multipart_threshold // 4),
+        )
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -461,7 +489,9 @@ class S3Store(Store):
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise ObjectNotFound(f"{where} does not exist") from e
             if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                raise StoreError(f"access denied to {where} ({code}): check the credentials and the role policy") from e
+                raise StoreError(
+                    f"access denied to {where} ({code}): check the credentials and the role policy"
+                ) from e
             raise StoreError(f"S3 error on {where}: {code or e}") from e
 
     def _put_file(self, key: str, path: Path) -> None:
@@ -486,13 +516,18 @@ class S3Store(Store):
         except ObjectNotFound:
             return False
         except StoreError as e:
-            if isinstance(e.__cause__, ClientError) and e.__cause__.response.get("Error", {}).get("Code") == "403":
+            if (
+                isinstance(e.__cause__, ClientError)
+                and e.__cause__.response.get("Error", {}).get("Code") == "403"
+            ):
                 return False
             raise
 
     def _list(self, prefix: str) -> Iterator[ObjectInfo]:
         with self._errors(prefix):
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._k(prefix))
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._k(prefix)
+            )
             for page in pages:
                 for obj in page.get("Contents", []):
                     yield ObjectInfo(obj["Key"][len(self.prefix) :], int(obj["Size"]))

@@ -20,7 +20,11 @@ from pathlib import Path
 
 from pokecard.errors import InfraError
 
-TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 @dataclass
@@ -47,8 +51,13 @@ def is_up(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def start(port: int | None = None, host: str = "127.0.0.1", log_file: str | os.PathLike[str] | None = None,
-          timeout: float = 30.0, detach: bool = False) -> Emulator:
+def start(
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    log_file: str | os.PathLike[str] | None = None,
+    timeout: float = 30.0,
+    detach: bool = False,
+) -> Emulator:
     """Start ``moto.server`` and wait until it answers. ``detach`` survives this process."""
     port = port or free_port(host)
     url = f"http://{host}:{port}"
@@ -58,15 +67,22 @@ def start(port: int | None = None, host: str = "127.0.0.1", log_file: str | os.P
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=detach,
         )
     except OSError as e:
-        raise InfraError(f"cannot start the moto server ({e}); is moto[server] installed? run `make setup`") from e
+        raise InfraError(
+            f"cannot start the moto server ({e}); is moto[server] installed? run `make setup`"
+        ) from e
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise InfraError(f"moto server exited with code {proc.returncode} on {url}"
-                             + (f"; see {log_file}" if log_file else ""))
+            raise InfraError(
+                f"moto server exited with code {proc.returncode} on {url}"
+                + (f"; see {log_file}" if log_file else "")
+            )
         if is_up(url, timeout=0.5):
             return Emulator(url, proc.pid, port)
         time.sleep(0.2)

@@ -48,6 +48,8 @@ def update_doc_section(name: str, markdown: str, doc: Path | None = None) -> Pat
     block = f"{start}\n{markdown.strip()}\n{end}"
     text = doc.read_text() if doc.is_file() else "# Benchmarks\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
     atomic.write_text(doc, text)
     return doc

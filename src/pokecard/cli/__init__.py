@@ -36,13 +36,16 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logging (-vv for debug)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     from rich.logging import RichHandler
 
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(show_path=False, markup=False)],
-                        force=True)
+    logging.basicConfig(
+        level=level, format="%(message)s", handlers=[RichHandler(show_path=False, markup=False)], force=True
+    )
 
 
 def _register() -> None:

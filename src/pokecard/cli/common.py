@@ -10,8 +10,10 @@ import typer
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 ROOT_OPT = typer.Option(
-    None, "--root", help="Project root: a folder, s3://bucket/prefix, or 's3' for the configured bucket "
-    "[default: $POKECARD_ROOT or work/root]."
+    None,
+    "--root",
+    help="Project root: a folder, s3://bucket/prefix, or 's3' for the configured bucket "
+    "[default: $POKECARD_ROOT or work/root].",
 )
 
 

@@ -68,7 +68,9 @@ class Embedder(ABC):
         outs = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
         emb = l2_normalize(np.concatenate(outs, axis=0))
         if emb.shape[1] != self.dim:
-            raise ModelError(f"{self.model_path}: model gives {emb.shape[1]}-d vectors, its card says {self.dim}")
+            raise ModelError(
+                f"{self.model_path}: model gives {emb.shape[1]}-d vectors, its card says {self.dim}"
+            )
         return emb
 
 
@@ -91,21 +93,29 @@ class OnnxEmbedder(Embedder):
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         if "uint8" not in inp.type:
-            raise ModelError(f"{model_path}: input {inp.name!r} is {inp.type}; pokecard models take uint8 NHWC RGB")
+            raise ModelError(
+                f"{model_path}: input {inp.name!r} is {inp.type}; pokecard models take uint8 NHWC RGB"
+            )
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch})[0]
 
 
-def create_embedder(model_path: str | os.PathLike[str], backend: str = "auto", threads: int | None = None,
-                    card: ModelCard | None = None) -> Embedder:
+def create_embedder(
+    model_path: str | os.PathLike[str],
+    backend: str = "auto",
+    threads: int | None = None,
+    card: ModelCard | None = None,
+) -> Embedder:
     """One factory for every backend. ``auto`` picks by file type (.onnx, .hef, .pt)."""
     p = Path(model_path)
     if not p.is_file():
         raise ModelError(f"{p}: model file not found")
     card = card or ModelCard.load(card_path_for(p))
     if backend == "auto":
-        backend = {".onnx": "onnxruntime", ".hef": "hailort", ".pt": "torch", ".pth": "torch"}.get(p.suffix, "")
+        backend = {".onnx": "onnxruntime", ".hef": "hailort", ".pt": "torch", ".pth": "torch"}.get(
+            p.suffix, ""
+        )
         if not backend:
             raise ModelError(f"{p}: cannot tell the backend from the suffix {p.suffix!r}; pass backend=")
     if backend == "onnxruntime":

@@ -1,0 +1,3 @@
+from pokecard.cli import main
+
+main()
