@@ -1,9 +1,142 @@
-"""CLI commands for this concern (filled in by its issue)."""
+"""`pokecard catalog build|synth`, `pokecard photos` and `pokecard bench photo`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
+
+catalog_app = typer.Typer(
+    help="The card catalogue: build it into the layout, or generate a demo one.", no_args_is_help=True
+)
+
+
+@catalog_app.command("build")
+def build(
+    source: Path = typer.Option(
+        ..., "--source", help="Catalogue folder: metadata.json + images, or pokemon-tcg-data"
+    ),
+    root: str = ROOT_OPT,
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Report and skip bad cards instead of stopping"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Validate a catalogue and write raw images, metadata and canonical crops (incremental)."""
+    json_mode(as_json)
+    from pokecard.catalog import build_catalog
+
+    rep = build_catalog(source, root, skip_bad=skip_bad)
+    if as_json:
+        emit_json(rep.as_dict())
+        return
+    c = console()
+    c.print(
+        f"catalogue {rep.catalog}: {rep.cards} card(s) -> {rep.root}: {len(rep.processed)} processed, "
+        f"{len(rep.unchanged)} unchanged, {len(rep.skipped)} skipped, {len(rep.removed)} dropped from the index",
+        highlight=False,
+    )
+    for b in rep.skipped:
+        c.print(f"  skipped {b}", highlight=False)
+
+
+@catalog_app.command("synth")
+def synth(
+    cards: int = typer.Option(200, "--cards", help="How many cards to generate"),
+    out: Path = typer.Option(..., "--out", help="Output folder (images/ + metadata.json)"),
+    seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same catalogue"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Generate a deterministic demo catalogue of card-like images."""
+    json_mode(as_json)
+    from pokecard.catalog import synth_catalog
+
+    cat = synth_catalog(cards, out, seed=seed)
+    if as_json:
+        emit_json({"catalog": cat.name, "root": str(cat.root), "cards": len(cat.cards)})
+        return
+    console().print(f"generated {len(cat.cards)} cards in {cat.root}", highlight=False)
+
+
+def photos(
+    catalog: Path = typer.Option(
+        ..., "--catalog", help="Catalogue folder (metadata.json or pokemon-tcg-data)"
+    ),
+    per_card: int = typer.Option(1, "--per-card", help="Photos per card"),
+    out: Path = typer.Option(..., "--out", help="Output folder (photos + labels.json)"),
+    seed: int = typer.Option(
+        0, "--seed", help="Batch seed (0-65535); batches with different seeds never overlap"
+    ),
+    kind: str = typer.Option(
+        "scene", "--kind", help="scene (full photo + corners) or crop (rectified 352x252)"
+    ),
+    preset: str = typer.Option("eval", "--preset", help="Effects preset: none, train, eval or hard"),
+    split: str = typer.Option(
+        "eval", "--split", help="Seed range: eval (held out, never used in training) or train"
+    ),
+    workers: int = typer.Option(2, "--workers", help="Worker processes"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Write simulated photos of every card + labels.json (file -> card_id, corners)."""
+    json_mode(as_json)
+    from pokecard.catalog import load_catalog
+    from pokecard.errors import ConfigError
+    from pokecard.photo import PhotoConfig, write_photos
+    from pokecard.photo.write import KINDS, SPLITS
+
+    if kind not in KINDS:
+        raise ConfigError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+    if split not in SPLITS:
+        raise ConfigError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
+    if per_card < 1:
+        raise ConfigError(f"--per-card must be at least 1, got {per_card}")
+    if not 0 <= seed < 65536:
+        raise ConfigError(f"--seed must be in 0..65535, got {seed}")
+    try:
+        cfg = PhotoConfig.preset(preset)
+    except ValueError as e:
+        raise ConfigError(f"--preset: {e}") from e
+    cat = load_catalog(catalog)
+    labels = write_photos(cat, per_card, out, seed, cfg, kind=kind, split=split, workers=workers)
+    n = per_card * len(cat.cards)
+    if as_json:
+        emit_json({"labels": str(labels), "photos": n, "kind": kind, "preset": preset, "split": split})
+        return
+    console().print(
+        f"wrote {n} {kind} photo(s) ({preset} preset, {split} seeds) and {labels}", highlight=False
+    )
+
+
+def bench_photo(
+    quick: bool = typer.Option(False, "--quick", help="Fewer photos (a smoke run)"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Photos/second of the simulator (scene and crop kinds) on this machine."""
+    json_mode(as_json)
+    from pokecard.bench import photo as bench
+
+    result = bench.main(quick=quick)
+    if as_json:
+        emit_json(result)
+        return
+    console().print(bench.markdown(result), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Register this module's commands on the main app."""
+    app.add_typer(catalog_app, name="catalog")
+    app.command("photos")(photos)
+    bench_app = _find_group(app, "bench")
+    if bench_app is None:
+        bench_app = typer.Typer(
+            help="Benchmarks: numbers into reports/ and docs/benchmarks.md.", no_args_is_help=True
+        )
+        app.add_typer(bench_app, name="bench")
+    bench_app.command("photo")(bench_photo)
+
+
+def _find_group(app: typer.Typer, name: str) -> typer.Typer | None:
+    for info in app.registered_groups:
+        if info.name == name and info.typer_instance is not None:
+            return info.typer_instance
+    return None

@@ -1,0 +1,127 @@
+"""`pokecard bench photo`: photos/second of the simulator, scene and crop kinds, 1 and N processes.
+
+Cards come from the real catalogue when ``../shared/data/catalog/temporal-forces`` exists,
+else from a generated demo catalogue, so the benchmark runs on a fresh clone.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pokecard.bench import update_doc_section, write_report
+
+REAL = Path("../shared/data/catalog/temporal-forces")
+_CARDS: list[np.ndarray] = []
+
+
+def _load_cards(n: int) -> tuple[list[np.ndarray], str]:
+    from pokecard.catalog import load_catalog, synth_catalog
+
+    if (REAL / "metadata.json").is_file():
+        cat = load_catalog(REAL)
+        src = f"{REAL} ({n} cards)"
+    else:
+        cat = synth_catalog(n, Path(tempfile.mkdtemp(prefix="pokecard-bench-")), seed=0)
+        src = f"synthetic catalogue ({n} cards)"
+    return [cat.load_image(c) for c in cat.cards[:n]], src
+
+
+def _init(cards: list[np.ndarray]) -> None:
+    global _CARDS
+    _CARDS = cards
+
+
+def _one(args: tuple[str, str, int]) -> int:
+    from pokecard.photo import PhotoConfig, simulate_crop, simulate_scene, train_seed
+
+    kind, preset, i = args
+    cfg = PhotoConfig.preset(preset)
+    card = _CARDS[i % len(_CARDS)]
+    if kind == "scene":
+        simulate_scene(card, train_seed(i % len(_CARDS), i), cfg, distractors=_CARDS[:3])
+    else:
+        simulate_crop(card, train_seed(i % len(_CARDS), i), cfg)
+    return i
+
+
+def _rate(kind: str, preset: str, n: int, workers: int, cards: list[np.ndarray]) -> float:
+    jobs = [(kind, preset, i) for i in range(n)]
+    if workers == 1:
+        _init(cards)
+        _one(jobs[0])  # warm-up (imports, card back)
+        t = time.perf_counter()
+        for j in jobs:
+            _one(j)
+        return n / (time.perf_counter() - t)
+    with ProcessPoolExecutor(workers, initializer=_init, initargs=(cards,)) as ex:
+        list(ex.map(_one, jobs[:workers]))
+        t = time.perf_counter()
+        list(ex.map(_one, jobs, chunksize=4))
+        return n / (time.perf_counter() - t)
+
+
+def load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def main(quick: bool = False) -> dict[str, Any]:
+    cards, src = _load_cards(16)
+    n = 16 if quick else 80
+    workers = min(2, os.cpu_count() or 1)
+    load = load_average()
+    rows = []
+    for kind, preset in (("scene", "eval"), ("scene", "hard"), ("crop", "train"), ("crop", "hard")):
+        for w in sorted({1, workers}):
+            rows.append(
+                {
+                    "kind": kind,
+                    "preset": preset,
+                    "workers": w,
+                    "photos_per_s": round(_rate(kind, preset, n, w, cards), 1),
+                }
+            )
+    result = {
+        "source": src,
+        "photos_per_config": n,
+        "scene_size_hw": [720, 960],
+        "crop_size_hw": [352, 252],
+        "load_average_1m_before": round(load, 2),
+        "contended": bool(load > 0.5 * (os.cpu_count() or 1)),
+        "rows": rows,
+        "command": "pokecard bench photo" + (" --quick" if quick else ""),
+    }
+    write_report("photo", result)
+    update_doc_section("photo", markdown(result))
+    return result
+
+
+def markdown(r: dict[str, Any]) -> str:
+    from pokecard.bench import machine
+
+    lines = [
+        "## Photo simulator throughput",
+        "",
+        f"`{r['command']}` on {machine()}; cards from {r['source']}; scene photos 720x960, crops 352x252.",
+        f"Load average before the run: {r['load_average_1m_before']}"
+        + (" (the machine was shared with other jobs: numbers are pessimistic)." if r["contended"] else "."),
+        "",
+        "| kind | preset | processes | photos/s |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [f"| {x['kind']} | {x['preset']} | {x['workers']} | {x['photos_per_s']} |" for x in r["rows"]]
+    return "\n".join(lines)
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Entry point of the `pokecard.bench` convention."""
+    return main(quick=quick)
