@@ -57,6 +57,14 @@ STORAGE_METRICS = "analytics/metrics/storage_metrics.csv"
 METRICS_SUMMARY = "analytics/metrics/summary.json"
 PIPELINE_KINDS = ("training", "inference", "deployment")
 
+# Training (issue 4): stage outputs beside the model cards, run records under pipelines/training
+TEACHER_CHECKPOINT = "teacher_final.pt"
+TEACHER_GALLERY = "teacher_gallery.npy"
+RESUME_CHECKPOINT = "last_epoch.pt"
+EVAL_REPORT = "evaluation.json"
+MLFLOW_DB = "experiments/mlflow/mlflow.db"
+MLFLOW_ARTIFACTS = "experiments/mlflow/artifacts"
+
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -105,6 +113,19 @@ def profiling_dir(model: str, date: str) -> str:
     if not re.match(r"^\d{4}-\d{2}-\d{2}$", date):
         raise LayoutError(f"profiling date {date!r} must be YYYY-MM-DD")
     return f"profiling/{_version(model)}/{date}"
+
+
+def teacher_checkpoint(version: str) -> str:
+    return f"{teacher_dir(version)}/{TEACHER_CHECKPOINT}"
+
+
+def teacher_gallery(version: str) -> str:
+    return f"{teacher_dir(version)}/{TEACHER_GALLERY}"
+
+
+def training_stamp(version: str, stage: str) -> str:
+    """The record of one training stage's last run (inputs hash -> outputs), for skipping reruns."""
+    return f"{pipeline_dir('training')}/{_version(version)}/{_version(stage)}.json"
 
 
 def pipeline_dir(kind: str) -> str:
