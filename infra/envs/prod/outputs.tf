@@ -1,0 +1,51 @@
+# `make infra` flattens these into infra/outputs/prod.json, which pokecard.config reads.
+
+output "bucket" {
+  description = "Artifact bucket name."
+  value       = module.artifact_bucket.bucket
+}
+
+output "prefix" {
+  description = "Project prefix in the bucket."
+  value       = module.artifact_bucket.prefix
+}
+
+output "region" {
+  description = "AWS region."
+  value       = var.region
+}
+
+output "endpoint_url" {
+  description = "Always null: prod uses the real AWS endpoints."
+  value       = null
+}
+
+output "role_arn" {
+  description = "SageMaker execution role ARN."
+  value       = module.sagemaker_role.role_arn
+}
+
+output "model_package_group" {
+  description = "SageMaker model package group (the model registry)."
+  value       = module.model_registry.name
+}
+
+output "model_package_group_arn" {
+  description = "ARN of the model package group."
+  value       = module.model_registry.arn
+}
+
+output "log_groups" {
+  description = "CloudWatch log groups: short name -> name."
+  value       = module.observability.log_groups
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard name."
+  value       = module.observability.dashboard_name
+}
+
+output "bucket_arn" {
+  description = "Artifact bucket ARN."
+  value       = module.artifact_bucket.bucket_arn
+}
