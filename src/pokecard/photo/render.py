@@ -28,7 +28,8 @@ import numpy as np
 from pokecard.card import CANONICAL_H, CANONICAL_W, CARD_ASPECT
 from pokecard.photo.config import PhotoConfig
 
-CORNER_RADIUS = 3.0 / 63.0  # real card corners: 3 mm radius on a 63 mm wide card
+CORNER_RADIUS = 3.0 / 63.0
+CROP_RENDER_MAX = 380.0  # px: crops render the card at most this tall (the crop is 352)  # real card corners: 3 mm radius on a 63 mm wide card
 
 
 # ------------------------------------------------------------------------------ utilities
@@ -88,12 +89,15 @@ def _print_shift(img: np.ndarray, rng: np.random.Generator, strength: float) -> 
     s = strength
     gain = 1 + rng.normal(0, 0.05 * s, 3)
     gamma = np.exp(rng.normal(0, 0.12 * s, 3))
-    sat = 1 + rng.uniform(-0.25, 0.1) * s
+    sat = np.float32(1 + rng.uniform(-0.25, 0.1) * s)
     black = rng.uniform(0, 18) * s
-    x = np.clip(img / 255.0, 0, 1) ** gamma * gain
-    grey = x.mean(axis=2, keepdims=True)
-    x = grey + (x - grey) * sat
-    return np.clip(black + x * (255 - black), 0, 255)
+    # per-channel tone curve as a lookup table (cheap at any resolution)
+    x = np.linspace(0, 1, 256)[:, None]
+    lut = np.clip(black + np.clip(x**gamma * gain, 0, 1) * (255 - black), 0, 255).astype(np.float32)
+    idx = np.clip(img, 0, 255).astype(np.uint8)
+    out = np.stack([lut[idx[..., c], c] for c in range(3)], -1)
+    grey = out.mean(axis=2, keepdims=True)
+    return grey + (out - grey) * sat
 
 
 def _holo(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -105,15 +109,16 @@ def _holo(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     freq, phase = rng.uniform(3, 9), rng.uniform(0, 2 * math.pi)
     rainbow = np.stack([np.sin(2 * math.pi * (freq * t + k / 3) + phase) for k in range(3)], -1)
     band = np.exp(-(((t - rng.uniform(0.2, 0.8)) / rng.uniform(0.05, 0.2)) ** 2))[..., None]
-    sparkle = (_lowfreq(rng, h, w, 60) > 0.8).astype(np.float32)[..., None] * rng.uniform(10, 40)
-    amp = rng.uniform(25, 70)
-    fx = rainbow * amp * (0.4 + band) + band * rng.uniform(30, 90) + sparkle
+    sparkle = (_lowfreq(rng, h, w, 60) > 0.85).astype(np.float32)[..., None] * rng.uniform(5, 25)
+    # a faint rainbow everywhere on the foil, strong only in the specular band
+    amp = rng.uniform(6, 22)
+    fx = rainbow * amp * (0.5 + 2.0 * band) + band * rng.uniform(15, 70) + sparkle
     mask = np.ones((h, w, 1), np.float32)
     if rng.random() < 0.65:  # holo rare: the art window only; else reverse holo: all but the art
         art = np.zeros((h, w, 1), np.float32)
         art[int(0.11 * h) : int(0.51 * h), int(0.08 * w) : int(0.92 * w)] = 1
         mask = art if rng.random() < 0.7 else 1 - art
-    return np.clip(img + fx * mask, 0, 255)
+    return np.clip(img + fx.astype(np.float32) * mask, 0, 255)
 
 
 # ------------------------------------------------------------------------------ geometry
@@ -193,24 +198,34 @@ def _paste(
         return
     srcq = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     M = cv2.getPerspectiveTransform(srcq, (quad - np.array([x0, y0])).astype(np.float32))
-    rgba = np.dstack([src, alpha * 255.0]).astype(np.float32)
+    # warping 8-bit RGBA is several times faster than float; the blend is done in float
+    rgba = np.empty((h, w, 4), np.uint8)
+    rgba[..., :3] = np.clip(src, 0, 255) if src.dtype != np.uint8 else src
+    rgba[..., 3] = np.clip(alpha * 255.0 + 0.5, 0, 255)
     out = cv2.warpPerspective(rgba, M, (x1 - x0, y1 - y0), flags=interp, borderMode=cv2.BORDER_CONSTANT)
-    a = out[..., 3:4] / 255.0
+    a = out[..., 3:4].astype(np.float32) * np.float32(1 / 255.0)
     region = dst[y0:y1, x0:x1]
     region *= 1 - a
     region += out[..., :3] * a
 
 
 def _fill_quad(dst: np.ndarray, quad: np.ndarray, color: np.ndarray, alpha: float, blur: float = 0) -> None:
+    """Blend a (optionally blurred) filled quad of ``color`` into ``dst``; touches only its bounding box."""
     H, W = dst.shape[:2]
-    m = np.zeros((H, W), np.float32)
-    cv2.fillConvexPoly(m, np.round(quad * 4).astype(np.int32), 1.0, cv2.LINE_AA, shift=2)
+    pad = int(math.ceil(blur * 1.5)) + 2
+    x0, y0 = np.floor(quad.min(0)).astype(int) - pad
+    x1, y1 = np.ceil(quad.max(0)).astype(int) + pad
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    m = np.zeros((y1 - y0, x1 - x0), np.float32)
+    cv2.fillConvexPoly(m, np.round((quad - [x0, y0]) * 4).astype(np.int32), 1.0, cv2.LINE_AA, shift=2)
     if blur > 0:
-        k = int(blur) * 2 + 1
-        m = cv2.GaussianBlur(m, (k, k), blur / 2)
-    m = (m * alpha)[..., None]
-    dst *= 1 - m
-    dst += color * m
+        m = cv2.GaussianBlur(m, (0, 0), blur / 2)
+    m = (m * np.float32(alpha))[..., None]
+    region = dst[y0:y1, x0:x1]
+    region *= 1 - m
+    region += color.astype(np.float32) * m
 
 
 _SURFACES = {
@@ -223,6 +238,13 @@ _SURFACES = {
 
 
 def _surface(rng: np.random.Generator, H: int, W: int) -> np.ndarray:
+    """A surface at half resolution (it is smooth; the camera blurs it anyway), upsampled."""
+    h, w = max(8, H // 2), max(8, W // 2)
+    img = _surface_small(rng, h, w)
+    return cv2.resize(img, (W, H), interpolation=cv2.INTER_LINEAR)
+
+
+def _surface_small(rng: np.random.Generator, H: int, W: int) -> np.ndarray:
     kind = str(rng.choice(list(_SURFACES)))
     base = np.array(_SURFACES[kind][int(rng.integers(len(_SURFACES[kind])))], np.float32)
     base = np.clip(base + rng.normal(0, 12, 3), 0, 255)
@@ -235,8 +257,7 @@ def _surface(rng: np.random.Generator, H: int, W: int) -> np.ndarray:
         fine = _lowfreq(rng, H, W, 200)
         img = base * (0.75 + 0.35 * grain[..., None] + 0.08 * fine[..., None])
     elif kind == "cloth":
-        weave = rng.random((H // 2 + 1, W // 2 + 1)).astype(np.float32)
-        weave = cv2.resize(weave, (W, H), interpolation=cv2.INTER_NEAREST)[:H, :W]
+        weave = rng.random((H, W), dtype=np.float32)
         img = base * (0.85 + 0.15 * weave[..., None] + 0.2 * (_lowfreq(rng, H, W, 5)[..., None] - 0.5))
     elif kind == "mat":
         img = base * (0.9 + 0.2 * _lowfreq(rng, H, W, 8)[..., None])
@@ -246,8 +267,8 @@ def _surface(rng: np.random.Generator, H: int, W: int) -> np.ndarray:
             cv2.line(img, p1, p2, (base * 1.8 + 30).tolist(), int(rng.integers(1, 4)), cv2.LINE_AA)
     else:
         img = base * (0.92 + 0.12 * _lowfreq(rng, H, W, 4)[..., None])
-        img = img + rng.normal(0, 2.0, (H, W, 1)).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.float32)
+        img = img + rng.standard_normal((H, W, 1), dtype=np.float32) * 2.0
+    return np.clip(img, 0, 255).astype(np.float32, copy=False)
 
 
 def _clutter(dst: np.ndarray, rng: np.random.Generator) -> None:
@@ -361,43 +382,62 @@ def _resize_to(img: np.ndarray, height: int) -> np.ndarray:
 
 
 def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h: float) -> None:
-    """A fingertip entering from outside the card across one of its edges."""
+    """A thumb holding the card: enters from outside across one edge, with nail, creases, shadow."""
     k = int(rng.integers(4))
     a, b = quad[k], quad[(k + 1) % 4]
     centre = quad.mean(0)
     p_edge = a + (b - a) * rng.uniform(0.15, 0.85)
     outward = p_edge - centre
     outward /= np.linalg.norm(outward) + 1e-6
-    outward = outward + rng.normal(0, 0.25, 2)
+    outward = outward + rng.normal(0, 0.3, 2)
     outward /= np.linalg.norm(outward) + 1e-6
-    tip = p_edge - outward * card_h * rng.uniform(0.05, 0.2)
-    base = tip + outward * card_h * 1.5
-    width = card_h * rng.uniform(0.14, 0.2)
+    width = card_h * rng.uniform(0.17, 0.26)
+    tip = p_edge - outward * card_h * rng.uniform(0.04, 0.16)
+    base = tip + outward * card_h * 2.0
+    H, W = dst.shape[:2]
+    pad = int(width) + 4
+    pts = np.array([tip, base])
+    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + pad, [W, H])
+    if x1 <= x0 or y1 <= y0:
+        return
+    o = np.array([x0, y0], np.float64)
+    t = tuple(np.round(tip - o).astype(int))
+    bs = tuple(np.round(base - o).astype(int))
+    h, w = y1 - y0, x1 - x0
     skin = np.array(
-        [(224, 172, 140), (198, 134, 96), (141, 85, 54), (240, 200, 170), (170, 110, 80)][
+        [(224, 172, 140), (198, 134, 96), (141, 85, 54), (236, 190, 160), (176, 120, 90)][
             int(rng.integers(5))
         ],
         np.float32,
-    ) * rng.uniform(0.85, 1.1)
-    H, W = dst.shape[:2]
-    m = np.zeros((H, W), np.float32)
-    shade = np.zeros((H, W), np.float32)
-    t, bs = tuple(np.round(tip).astype(int)), tuple(np.round(base).astype(int))
-    cv2.line(m, t, bs, 1.0, int(width), cv2.LINE_AA)
-    cv2.circle(m, t, int(width / 2), 1.0, -1, cv2.LINE_AA)
-    # rounded shading: the middle of the finger catches the light, the sides are darker
-    for f in (0.8, 0.55, 0.3):
-        cv2.line(shade, t, bs, 1.0 - f, max(1, int(width * f)), cv2.LINE_AA)
-    shade = cv2.GaussianBlur(shade, (0, 0), max(1.0, width / 8))
-    col = skin * (0.7 + 0.5 * shade[..., None])
-    nail_c = tuple(np.round(tip + outward * width * 0.45).astype(int))
+    ) * np.float32(rng.uniform(0.9, 1.08))
+    m = np.zeros((h, w), np.float32)
+    cv2.line(m, t, bs, 1.0, max(2, int(width)), cv2.LINE_AA)
+    cv2.circle(m, t, max(1, int(width / 2)), 1.0, -1, cv2.LINE_AA)
+    # shading across the finger: a distance transform gives the rounded profile
+    dist = cv2.distanceTransform((m > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    prof = np.clip(dist / (width / 2 + 1e-6), 0, 1) ** 0.5
+    col = skin * (0.62 + 0.45 * prof[..., None])
+    side = np.array([-outward[1], outward[0]])
+    for d in (1.15, 1.35):  # knuckle creases
+        c = tip - o + outward * width * d
+        p1 = tuple(np.round(c + side * width * 0.35).astype(int))
+        p2 = tuple(np.round(c - side * width * 0.35).astype(int))
+        cv2.line(col, p1, p2, (skin * 0.6).tolist(), max(1, int(width / 30)), cv2.LINE_AA)
+    nail = np.zeros((h, w), np.float32)
+    nail_c = tuple(np.round(tip - o + outward * width * 0.42).astype(int))
     ang = math.degrees(math.atan2(outward[1], outward[0]))
-    nail = np.zeros((H, W), np.float32)
-    cv2.ellipse(nail, nail_c, (int(width * 0.35), int(width * 0.28)), ang, 0, 360, 1.0, -1, cv2.LINE_AA)
-    col = col * (1 - 0.3 * nail[..., None]) + (skin * 0.4 + 150) * 0.3 * nail[..., None]
+    cv2.ellipse(nail, nail_c, (int(width * 0.36), int(width * 0.3)), ang, 0, 360, 1.0, -1, cv2.LINE_AA)
+    nail = cv2.GaussianBlur(nail, (0, 0), max(0.8, width / 30))[..., None] * 0.5
+    col = col * (1 - nail) + (skin * 0.75 + 55) * nail
+    region = dst[y0:y1, x0:x1]
+    # soft contact shadow first, then the finger
+    sh = cv2.GaussianBlur(m, (0, 0), max(1.0, width / 6))
+    sh = np.roll(sh, (int(width * 0.08), int(width * 0.08)), axis=(0, 1))[..., None] * 0.35
+    region *= 1 - sh
     m = cv2.GaussianBlur(m, (3, 3), 0)[..., None]
-    dst *= 1 - m
-    dst += col * m
+    region *= 1 - m
+    region += col * m
 
 
 def _glare(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, strength: float) -> None:
@@ -431,23 +471,27 @@ def _glare(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, strength
 def _light(img: np.ndarray, rng: np.random.Generator, cfg: PhotoConfig) -> np.ndarray:
     exp = _u(rng, cfg.exposure_range)
     t = _u(rng, cfg.temperature_range)
-    gains = np.array([1 + t, 1 + 0.1 * t, 1 - t], np.float32) * exp
+    gains = np.array([1 + t, 1 + 0.1 * t, 1 - t], np.float32) * np.float32(exp)
     tint = 1 + rng.normal(0, 0.02, 3).astype(np.float32)  # green/magenta white-balance error
-    return img * gains * tint
+    img *= gains * tint
+    return img
 
 
 def _uneven(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Vignetting, a light gradient and sometimes a soft shadow: a smooth field, built small."""
     H, W = img.shape[:2]
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    r2 = ((xx - W / 2) / (W / 2)) ** 2 + ((yy - H / 2) / (H / 2)) ** 2
+    h, w = max(8, H // 8), max(8, W // 8)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r2 = ((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2
     vig = 1 - rng.uniform(0.1, 0.35) * r2 / 2
     ang = rng.uniform(0, 2 * math.pi)
-    grad = 1 + rng.uniform(0.1, 0.35) * ((xx / W - 0.5) * math.cos(ang) + (yy / H - 0.5) * math.sin(ang))
+    grad = 1 + rng.uniform(0.1, 0.35) * ((xx / w - 0.5) * math.cos(ang) + (yy / h - 0.5) * math.sin(ang))
     field = vig * grad
     if rng.random() < 0.4:  # a soft shadow (a hand, the phone) across part of the frame
-        m = np.zeros((H, W), np.float32)
-        cv2.fillConvexPoly(m, rng.uniform([0, 0], [W, H], (4, 2)).astype(np.int32), 1.0)
-        field *= 1 - rng.uniform(0.2, 0.45) * cv2.GaussianBlur(m, (0, 0), max(H, W) / 25)
+        m = np.zeros((h, w), np.float32)
+        cv2.fillConvexPoly(m, rng.uniform([0, 0], [w, h], (4, 2)).astype(np.int32), 1.0)
+        field *= 1 - rng.uniform(0.2, 0.45) * cv2.GaussianBlur(m, (0, 0), max(h, w) / 25)
+    field = cv2.resize(field.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
     return img * field[..., None]
 
 
@@ -476,8 +520,14 @@ def _disk_kernel(r: float) -> np.ndarray:
     return k / k.sum()
 
 
-def _optics_and_sensor(img: np.ndarray, rngs: _Rngs, cfg: PhotoConfig, px_scale: float) -> np.ndarray:
-    """Blur, resolution, noise and JPEG. ``px_scale`` converts 960-px-wide photo pixels to this image."""
+def _optics_and_sensor(
+    img: np.ndarray, rngs: _Rngs, cfg: PhotoConfig, px_scale: float, noise_scale: float = 1.0
+) -> np.ndarray:
+    """Blur, resolution, noise and JPEG. ``px_scale`` converts 960-px-wide photo pixels to this image.
+
+    Blur and resampling run on 8-bit images (several times faster than float in OpenCV).
+    """
+    img = np.clip(img, 0, 255).astype(np.uint8)
     r = rngs["defocus"]
     if _on(r, cfg.defocus_p):
         img = cv2.filter2D(img, -1, _disk_kernel(max(0.6, _u(r, cfg.defocus_px) * px_scale)))
@@ -492,13 +542,15 @@ def _optics_and_sensor(img: np.ndarray, rngs: _Rngs, cfg: PhotoConfig, px_scale:
         img = cv2.resize(small, (W, H), interpolation=cv2.INTER_LINEAR)
     r = rngs["noise"]
     if _on(r, cfg.noise_p):
-        sigma = _u(r, cfg.noise_sigma)
+        sigma = np.float32(_u(r, cfg.noise_sigma) * noise_scale)
         H, W = img.shape[:2]
-        lum = np.clip(img.mean(axis=2, keepdims=True), 0, 255) / 255.0
-        shot = r.standard_normal((H, W, 1), dtype=np.float32) * (sigma * (0.5 + lum))
-        chroma = cv2.resize(r.standard_normal((H // 2 + 1, W // 2 + 1, 3), dtype=np.float32), (W, H))
-        img = img + shot + chroma * sigma * 0.5
-    img = np.clip(img, 0, 255).astype(np.uint8)
+        f = img.astype(np.float32)
+        # shot noise grows with brightness; chroma noise is blotchy (demosaicing)
+        lum = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)[..., None] * np.float32(1 / 255.0)
+        f += r.standard_normal((H, W, 1), dtype=np.float32) * (sigma * (0.5 + lum))
+        chroma = r.standard_normal((H // 2 + 1, W // 2 + 1, 3), dtype=np.float32)
+        f += cv2.resize(chroma, (W, H), interpolation=cv2.INTER_LINEAR) * (sigma * 0.5)
+        img = np.clip(f, 0, 255).astype(np.uint8)
     r = rngs["jpeg"]
     if _on(r, cfg.jpeg_p):
         q = int(round(_u(r, cfg.jpeg_quality)))
@@ -518,6 +570,7 @@ def _render(
     distractors: list[np.ndarray] | None,
     center_frac: tuple[float, float] | None,
     px_scale: float,
+    noise_scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     H, W = hw
     pose = _make_pose(rngs["pose"], cfg, hw, card_h_px, center_frac)
@@ -597,7 +650,7 @@ def _render(
     r = rngs["uneven_light"]
     if _on(r, cfg.uneven_light_p):
         photo = _uneven(photo, r)
-    out = _optics_and_sensor(photo, rngs, cfg, px_scale)
+    out = _optics_and_sensor(photo, rngs, cfg, px_scale, noise_scale)
     return out, corners
 
 
@@ -634,10 +687,14 @@ def simulate_crop_with_corners(
     cfg = config or PhotoConfig.train()
     rngs = _Rngs(seed)
     card_h = _u(rngs["scale"], cfg.crop_card_px)
-    side = int(card_h * 1.45) + 8
-    # The device photo is ~960 px wide with the card filling part of it; our canvas is the
-    # neighbourhood of the card at that scale, so blur/noise sizes match the scene photos.
-    img, corners = _render(card, rngs, cfg, (side, side), card_h, None, (0.5, 0.5), 1.0)
+    # The canvas is the card's neighbourhood at the size the card has in a ~960 px wide
+    # photo, so blur and noise act at the scale they do in scene photos. A card larger than
+    # the crop is rendered at CROP_RENDER_MAX with blur and noise scaled to match (the
+    # final warp would shrink it anyway), which keeps crops fast.
+    render_h = min(card_h, CROP_RENDER_MAX)
+    scale = render_h / card_h
+    side = int(render_h * 1.45) + 8
+    img, corners = _render(card, rngs, cfg, (side, side), render_h, None, (0.5, 0.5), scale, scale)
     r = rngs["crop"]
     size = float(np.linalg.norm(corners[2] - corners[0]))
     detected = corners + r.normal(0, cfg.crop_jitter, (4, 2)).astype(np.float32) * size
