@@ -1,0 +1,228 @@
+"""Training data: pools of simulated crops, made off the training thread.
+
+The photo simulator (``pokecard.photo.simulate_crop``) costs ~50-90 ms per crop on this
+machine, far too slow to run inside the training step on 2 cores. So each stage draws its
+batches from a *pool*: ``views_per_card`` simulated crops per card (training seeds only,
+plus the clean card itself) made by worker processes and cached on disk keyed by
+everything that determines them; cheap tensor jitter (shift/scale/rotation, light) is added
+per step. With ``refresh_every`` a background process makes the next pool while training
+runs (the GPU preset).
+
+Held-out evaluation photos come from :func:`pokecard.photo.eval_seed` (a disjoint seed
+range), so no evaluation photo can ever be in a training pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing as mp
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pokecard import atomic
+from pokecard.progress import progress
+
+log = logging.getLogger(__name__)
+
+POOL_FORMAT = "pool-v1"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("POKECARD_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pokecard"
+    )
+    return Path(base) / "pools"
+
+
+def _simulator() -> tuple[Any, Any, Any, Any]:
+    from pokecard.photo import PhotoConfig, eval_seed, simulate_crop, train_seed
+
+    return simulate_crop, PhotoConfig, train_seed, eval_seed
+
+
+def _resize(img: np.ndarray, hw: tuple[int, int] | None) -> np.ndarray:
+    if hw is None or img.shape[:2] == tuple(hw):
+        return img
+    import cv2
+
+    h, w = hw
+    interp = cv2.INTER_AREA if img.shape[0] >= h else cv2.INTER_LINEAR
+    return cv2.resize(img, (w, h), interpolation=interp)
+
+
+def _card_views(args: tuple[np.ndarray, int, list[int], str, bool, tuple[int, int] | None]) -> np.ndarray:
+    """Worker: the simulated crops of one card (seeds from the split), resized to ``hw``."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    card, index, ks, config_name, evaluation, hw = args
+    simulate_crop, PhotoConfig, train_seed, eval_seed = _simulator()
+    cfg = PhotoConfig.preset(config_name)
+    seed_of = eval_seed if evaluation else train_seed
+    return np.stack([_resize(simulate_crop(card, seed_of(index, k), cfg), hw) for k in ks])
+
+
+def pool_key(
+    catalog_hash: str,
+    config_name: str,
+    views: int,
+    hw: tuple[int, int] | None,
+    evaluation: bool,
+    offset: int = 0,
+) -> str:
+    s = f"{POOL_FORMAT}|{catalog_hash}|{config_name}|{views}|{hw}|{evaluation}|{offset}"
+    return hashlib.sha256(s.encode()).hexdigest()[:24]
+
+
+def make_views(
+    cards: Sequence[np.ndarray],
+    views: int,
+    *,
+    config_name: str,
+    evaluation: bool,
+    hw: tuple[int, int] | None,
+    workers: int = 2,
+    offset: int = 0,
+    catalog_hash: str | None = None,
+    description: str = "simulating photos",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``views`` simulated crops per card -> (uint8 [N*views, H, W, 3], int64 labels).
+
+    Seeds: ``train_seed(i, offset + k)`` (or ``eval_seed`` when ``evaluation``). Cached on disk
+    when ``catalog_hash`` is given.
+    """
+    cache: Path | None = None
+    if catalog_hash is not None:
+        cache = cache_dir() / f"{pool_key(catalog_hash, config_name, views, hw, evaluation, offset)}.npz"
+        if cache.is_file():
+            try:
+                with np.load(cache) as z:
+                    log.info("photo pool from cache %s", cache)
+                    return z["images"], z["labels"]
+            except (OSError, ValueError, KeyError):
+                log.warning("%s: unreadable pool cache, rebuilding it", cache)
+    tasks = [
+        (c, i, list(range(offset, offset + views)), config_name, evaluation, hw) for i, c in enumerate(cards)
+    ]
+    out: list[np.ndarray] = []
+    with progress(len(tasks), description) as advance:
+        if workers > 1 and len(tasks) > 1:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(min(workers, len(tasks))) as pool:
+                for arr in pool.imap(_card_views, tasks, chunksize=1):
+                    out.append(arr)
+                    advance(1)
+        else:
+            for t in tasks:
+                out.append(_card_views(t))
+                advance(1)
+    images = np.concatenate(out, axis=0)
+    labels = np.repeat(np.arange(len(cards), dtype=np.int64), views)
+    if cache is not None:
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, images=images, labels=labels)
+        atomic.write_bytes(cache, buf.getvalue())
+    return images, labels
+
+
+def training_pool(
+    cards: Sequence[np.ndarray],
+    views: int,
+    *,
+    hw: tuple[int, int],
+    config_name: str,
+    workers: int,
+    catalog_hash: str | None,
+    offset: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated training crops plus each clean card once (the gallery's own view)."""
+    imgs, labels = make_views(
+        cards,
+        views,
+        config_name=config_name,
+        evaluation=False,
+        hw=hw,
+        workers=workers,
+        offset=offset,
+        catalog_hash=catalog_hash,
+        description="training photos",
+    )
+    clean = np.stack([_resize(c, hw) for c in cards])
+    return np.concatenate([imgs, clean]), np.concatenate([labels, np.arange(len(cards), dtype=np.int64)])
+
+
+class BackgroundPool:
+    """Makes the next pool in a separate process while the current one trains (``refresh_every``)."""
+
+    def __init__(
+        self,
+        cards: Sequence[np.ndarray],
+        views: int,
+        hw: tuple[int, int],
+        config_name: str,
+        catalog_hash: str | None,
+    ) -> None:
+        self.args = (cards, views, hw, config_name, catalog_hash)
+        self._ctx = mp.get_context("spawn")
+        self._pool: Any = None
+        self._pending: Any = None
+
+    def start(self, offset: int) -> None:
+        if self._pool is None:
+            self._pool = self._ctx.Pool(1)
+        cards, views, hw, config_name, catalog_hash = self.args
+        self._pending = self._pool.apply_async(
+            training_pool,
+            (cards, views),
+            dict(hw=hw, config_name=config_name, workers=1, catalog_hash=catalog_hash, offset=offset),
+        )
+
+    def get(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self._pending is None:
+            return None
+        res = self._pending.get()
+        self._pending = None
+        return res
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+
+def tensor_jitter(x: Any, generator: Any) -> Any:
+    """Cheap per-step augmentation on a normalized float batch [B,3,H,W]: small affine
+    (scale 0.92-1.08, shift +-4 %, rotation +-4 deg) and light (contrast/brightness)."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    b = x.shape[0]
+    dev = x.device
+
+    def u(lo: float, hi: float) -> Any:
+        return torch.rand(b, generator=generator).to(dev) * (hi - lo) + lo
+
+    s = u(0.92, 1.08)
+    a = u(-4.0, 4.0) * math.pi / 180
+    tx, ty = u(-0.04, 0.04), u(-0.04, 0.04)
+    theta = torch.stack(
+        [
+            torch.stack([s * torch.cos(a), -s * torch.sin(a), tx], 1),
+            torch.stack([s * torch.sin(a), s * torch.cos(a), ty], 1),
+        ],
+        1,
+    )
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    c = u(0.8, 1.2).view(b, 1, 1, 1)
+    br = u(-0.2, 0.2).view(b, 1, 1, 1)
+    return x * c + br
