@@ -61,7 +61,11 @@ def test_synth_is_deterministic_and_loads(synth: Catalog, tmp_path: Path) -> Non
 def test_synth_has_near_duplicates(tmp_path: Path) -> None:
     cat = synth_catalog(60, tmp_path / "s", seed=0)
     names = [c.name for c in cat.cards]
-    assert len(set(names)) < len(names), "some cards must share a name (reprints, alternate art)"
+    assert len(set(names)) < len(names), "some cards must share a name (alternate art, same-name prints)"
+    variants = _meta(cat.root)["generator"]["variants"]
+    arts = [v["art"] for v in variants.values()]
+    assert len(set(arts)) < len(arts), "some cards must share their art (reprints)"
+    assert any(v["kind"] == "fullart" for v in variants.values())
     assert len({c.card_id for c in cat.cards}) == 60
     # same name, different art: two cards with one name whose images differ clearly
     by_name: dict[str, list[Card]] = {}

@@ -250,67 +250,201 @@ def _palette(rng: np.random.Generator, base: tuple[int, int, int]) -> list[np.nd
     return cols
 
 
-def draw_art(h: int, w: int, seed: int, ptype: str) -> np.ndarray:
-    """Procedural art: sky, hills, sun, a creature of seeded shapes, texture. uint8 RGB."""
+def _scenery(img: np.ndarray, rng: np.random.Generator, pal: list[np.ndarray]) -> None:
+    """Background of the art: one of a few biomes, drawn in place on a float image."""
     import cv2
 
-    rng = np.random.default_rng([seed, 7])
-    pal = _palette(rng, TYPES[ptype][0])
-    sky = _vgrad(h, w, pal[1] * 0.6 + 120, pal[2])
-    img = sky.copy()
-    # sun / moon
-    if rng.random() < 0.7:
+    h, w = img.shape[:2]
+    biome = int(rng.integers(5))
+    if biome != 3 and rng.random() < 0.7:  # sun / moon
         c = (int(rng.integers(w)), int(rng.integers(h // 2)))
-        cv2.circle(img, c, int(rng.integers(h // 10, h // 4)), (pal[3] * 0.5 + 127).tolist(), -1, cv2.LINE_AA)
-    # streaks / rays
-    for _ in range(int(rng.integers(0, 6))):
-        p1 = (int(rng.integers(w)), int(rng.integers(h)))
-        p2 = (int(rng.integers(w)), int(rng.integers(h)))
-        cv2.line(img, p1, p2, pal[int(rng.integers(1, 6))].tolist(), int(rng.integers(1, 6)), cv2.LINE_AA)
-    # hills
-    for layer in range(int(rng.integers(1, 4))):
-        xs = np.arange(w, dtype=np.float32)
-        y0 = h * rng.uniform(0.5, 0.85)
-        ys = y0 + sum(
-            rng.uniform(3, 18) * np.sin(xs / rng.uniform(15, 90) + rng.uniform(0, 6)) for _ in range(3)
-        )
-        pts = np.concatenate([np.stack([xs, ys], 1), [[w, h], [0, h]]]).astype(np.int32)
-        cv2.fillPoly(img, [pts], (pal[(layer + 3) % 6] * (0.7 + 0.1 * layer)).tolist(), cv2.LINE_AA)
-    # creature
-    cx, cy = int(w * rng.uniform(0.3, 0.7)), int(h * rng.uniform(0.45, 0.65))
-    bw, bh = int(w * rng.uniform(0.12, 0.28)), int(h * rng.uniform(0.18, 0.35))
-    body, accent = pal[int(rng.integers(1, 6))], pal[int(rng.integers(1, 6))]
-    dark = (body * 0.45).tolist()
-    if rng.random() < 0.7:  # tail
-        pts = np.array(
-            [[cx + s * bw * rng.uniform(0.6, 1.6), cy + bh * rng.uniform(-0.8, 0.6)] for s in (0.5, 1, 1.4)],
-            np.int32,
-        )
-        cv2.polylines(img, [pts], False, accent.tolist(), int(rng.integers(3, 10)), cv2.LINE_AA)
-    cv2.ellipse(img, (cx, cy), (bw, bh), float(rng.uniform(-25, 25)), 0, 360, body.tolist(), -1, cv2.LINE_AA)
-    cv2.ellipse(img, (cx, cy), (bw, bh), 0, 0, 360, dark, 2, cv2.LINE_AA)
-    cv2.ellipse(
-        img, (cx, cy + bh // 4), (bw // 2, bh // 2), 0, 0, 360, (body * 0.5 + 120).tolist(), -1, cv2.LINE_AA
-    )
-    hr = int(min(bw, bh) * rng.uniform(0.6, 1.0))
-    hx, hy = cx + int(rng.integers(-bw // 2, bw // 2 + 1)), cy - bh - hr // 2
-    for s in (-1, 1):  # ears / horns
-        tip = (hx + s * int(hr * rng.uniform(0.4, 1.2)), hy - int(hr * rng.uniform(0.9, 2.0)))
-        base = np.array([[hx + s * hr // 4, hy - hr // 2], [hx + s * hr, hy], tip], np.int32)
-        cv2.fillPoly(img, [base], accent.tolist(), cv2.LINE_AA)
-    cv2.circle(img, (hx, hy), hr, body.tolist(), -1, cv2.LINE_AA)
-    cv2.circle(img, (hx, hy), hr, dark, 2, cv2.LINE_AA)
-    er = max(2, hr // 4)
+        cv2.circle(img, c, int(rng.integers(h // 12, h // 5)), (pal[3] * 0.4 + 150).tolist(), -1, cv2.LINE_AA)
+    if biome == 0:  # hills and trees
+        for layer in range(int(rng.integers(2, 4))):
+            xs = np.arange(w, dtype=np.float32)
+            y0 = h * rng.uniform(0.45, 0.8)
+            ys = y0 + sum(
+                rng.uniform(3, 16) * np.sin(xs / rng.uniform(15, 90) + rng.uniform(0, 6)) for _ in range(3)
+            )
+            pts = np.concatenate([np.stack([xs, ys], 1), [[w, h], [0, h]]]).astype(np.int32)
+            cv2.fillPoly(img, [pts], (pal[(layer + 3) % 6] * (0.6 + 0.15 * layer)).tolist(), cv2.LINE_AA)
+            for _ in range(int(rng.integers(0, 7))):
+                x = int(rng.integers(w))
+                y = int(y0 + rng.uniform(-5, 10))
+                th = int(h * rng.uniform(0.08, 0.25))
+                tw = th // 3
+                tri = np.array([[x, y - th], [x - tw, y], [x + tw, y]], np.int32)
+                cv2.fillPoly(img, [tri], (pal[4] * 0.5).tolist(), cv2.LINE_AA)
+    elif biome == 1:  # water with waves
+        y0 = int(h * rng.uniform(0.4, 0.65))
+        img[y0:] = img[y0:] * 0.3 + np.array(pal[2] * 0.5 + (20, 60, 110), np.float32) * 0.7
+        for _k in range(int(rng.integers(6, 16))):
+            y = int(y0 + (h - y0) * rng.random())
+            x = int(rng.integers(w))
+            cv2.ellipse(
+                img, (x, y), (int(rng.integers(8, 30)), 3), 0, 180, 360, (235, 240, 250), 1, cv2.LINE_AA
+            )
+    elif biome == 2:  # sky with clouds
+        for _ in range(int(rng.integers(3, 8))):
+            c = (int(rng.integers(w)), int(rng.integers(h)))
+            for _k in range(4):
+                off = (c[0] + int(rng.integers(-25, 25)), c[1] + int(rng.integers(-8, 8)))
+                cv2.circle(img, off, int(rng.integers(8, 22)), (245, 245, 250), -1, cv2.LINE_AA)
+    elif biome == 3:  # cave / night: dark with glowing specks
+        img *= 0.35
+        for _ in range(int(rng.integers(20, 60))):
+            c = (int(rng.integers(w)), int(rng.integers(h)))
+            cv2.circle(img, c, int(rng.integers(1, 3)), (pal[3] * 0.3 + 170).tolist(), -1, cv2.LINE_AA)
+    else:  # energy burst: rays from a point
+        c = np.array([rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h])
+        for k in range(int(rng.integers(8, 20))):
+            a = rng.uniform(0, 2 * np.pi)
+            p2 = c + 2 * max(h, w) * np.array([np.cos(a), np.sin(a)])
+            a2 = a + rng.uniform(0.05, 0.2)
+            p3 = c + 2 * max(h, w) * np.array([np.cos(a2), np.sin(a2)])
+            tri = np.array([c, p2, p3], np.int32)
+            cv2.fillPoly(img, [tri], (pal[k % 6] * 0.6 + 90).tolist(), cv2.LINE_AA)
+
+
+def _eyes(img: np.ndarray, rng: np.random.Generator, c: tuple[int, int], r: int, dark: list[float]) -> None:
+    import cv2
+
+    er = max(2, r // 4)
+    gap = int(r * rng.uniform(0.35, 0.6))
     for s in (-1, 1):
-        e = (hx + s * hr // 2 - s * er // 2, hy - hr // 6)
+        e = (c[0] + s * gap, c[1] - r // 6)
         cv2.circle(img, e, er, (250, 250, 250), -1, cv2.LINE_AA)
         cv2.circle(
             img, (e[0] + int(rng.integers(-1, 2)), e[1]), max(1, er // 2), (20, 20, 20), -1, cv2.LINE_AA
         )
-    cv2.ellipse(img, (hx, hy + hr // 3), (hr // 3, hr // 6), 0, 0, 180, dark, 2, cv2.LINE_AA)
-    # texture + soft shading so there are no flat areas
-    tex = _noise(rng, h, w, 24)[..., None] * 50 - 25 + _noise(rng, h, w, 6)[..., None] * 40 - 20
-    img = img + tex + (rng.random((h, w, 1)).astype(np.float32) * 10 - 5)
+    if rng.random() < 0.6:
+        cv2.ellipse(img, (c[0], c[1] + r // 3), (r // 3, r // 6), 0, 0, 180, dark, 2, cv2.LINE_AA)
+    else:
+        cv2.line(img, (c[0] - r // 5, c[1] + r // 3), (c[0] + r // 5, c[1] + r // 3), dark, 2, cv2.LINE_AA)
+
+
+def _creature(img: np.ndarray, rng: np.random.Generator, pal: list[np.ndarray]) -> None:
+    """A creature from one of several body plans, with outline, belly, eyes and accents."""
+    import cv2
+
+    h, w = img.shape[:2]
+    body, accent = pal[int(rng.integers(1, 6))], pal[int(rng.integers(1, 6))]
+    bcol, acol = body.tolist(), accent.tolist()
+    dark = (body * 0.4).tolist()
+    light = (body * 0.5 + 120).tolist()
+    plan = int(rng.integers(5))
+    cx, cy = int(w * rng.uniform(0.35, 0.65)), int(h * rng.uniform(0.5, 0.66))
+    s = rng.uniform(0.8, 1.25)
+    if plan == 0:  # upright biped
+        bw, bh = int(w * 0.18 * s), int(h * 0.26 * s)
+        cv2.ellipse(img, (cx, cy), (bw, bh), float(rng.uniform(-15, 15)), 0, 360, bcol, -1, cv2.LINE_AA)
+        cv2.ellipse(img, (cx, cy), (bw, bh), 0, 0, 360, dark, 2, cv2.LINE_AA)
+        cv2.ellipse(img, (cx, cy + bh // 4), (bw // 2, bh // 2), 0, 0, 360, light, -1, cv2.LINE_AA)
+        for sd in (-1, 1):  # arms
+            cv2.line(
+                img,
+                (cx + sd * bw, cy - bh // 3),
+                (cx + sd * int(bw * 1.6), cy + int(rng.integers(-bh // 2, bh // 3))),
+                bcol,
+                max(3, bw // 4),
+                cv2.LINE_AA,
+            )
+        hr = int(bw * rng.uniform(0.7, 1.0))
+        head = (cx, cy - bh - hr // 2)
+    elif plan == 1:  # quadruped
+        bw, bh = int(w * 0.26 * s), int(h * 0.14 * s)
+        for dx in (-0.6, -0.25, 0.25, 0.6):  # legs
+            x = int(cx + dx * bw)
+            cv2.line(img, (x, cy), (x, cy + int(bh * 1.6)), dark, max(3, bw // 7), cv2.LINE_AA)
+        cv2.ellipse(img, (cx, cy), (bw, bh), 0, 0, 360, bcol, -1, cv2.LINE_AA)
+        cv2.ellipse(img, (cx, cy), (bw, bh), 0, 0, 360, dark, 2, cv2.LINE_AA)
+        sd = 1 if rng.random() < 0.5 else -1
+        tail = np.array(
+            [[cx - sd * bw, cy], [cx - sd * int(bw * 1.4), cy - bh], [cx - sd * int(bw * 1.2), cy - 2 * bh]],
+            np.int32,
+        )
+        cv2.polylines(img, [tail], False, acol, max(3, bw // 8), cv2.LINE_AA)
+        hr = int(bh * rng.uniform(0.9, 1.2))
+        head = (cx + sd * int(bw * 0.95), cy - bh)
+    elif plan == 2:  # serpent
+        t = np.linspace(0, 1, 30)
+        amp, fr = h * rng.uniform(0.06, 0.12) * s, rng.uniform(1.5, 3)
+        xs = w * (0.15 + 0.7 * t)
+        ys = cy + amp * np.sin(2 * np.pi * fr * t + rng.uniform(0, 6))
+        pts = np.stack([xs, ys], 1).astype(np.int32)
+        th = int(h * 0.07 * s)
+        cv2.polylines(img, [pts], False, dark, th + 4, cv2.LINE_AA)
+        cv2.polylines(img, [pts], False, bcol, th, cv2.LINE_AA)
+        cv2.polylines(img, [pts], False, acol, max(1, th // 4), cv2.LINE_AA)
+        hr = int(th * 1.1)
+        head = (int(pts[-1][0]), int(pts[-1][1]) - hr // 2)
+    elif plan == 3:  # bird
+        bw, bh = int(w * 0.13 * s), int(h * 0.17 * s)
+        for sd in (-1, 1):
+            wing = np.array(
+                [
+                    [cx, cy - bh // 3],
+                    [cx + sd * int(bw * rng.uniform(2.2, 3.2)), cy - int(bh * rng.uniform(0.6, 1.6))],
+                    [cx + sd * int(bw * 1.4), cy + bh // 3],
+                ],
+                np.int32,
+            )
+            cv2.fillPoly(img, [wing], acol, cv2.LINE_AA)
+            cv2.polylines(img, [wing], True, dark, 2, cv2.LINE_AA)
+        cv2.ellipse(img, (cx, cy), (bw, bh), 0, 0, 360, bcol, -1, cv2.LINE_AA)
+        cv2.ellipse(img, (cx, cy), (bw, bh), 0, 0, 360, dark, 2, cv2.LINE_AA)
+        hr = int(bw * 0.8)
+        head = (cx, cy - bh - hr // 3)
+        beak = np.array(
+            [
+                [head[0] - hr // 4, head[1] + hr // 4],
+                [head[0] + hr // 4, head[1] + hr // 4],
+                [head[0], head[1] + int(hr * 1.0)],
+            ],
+            np.int32,
+        )
+    else:  # ghost / blob with a wavy hem
+        bw, bh = int(w * 0.2 * s), int(h * 0.28 * s)
+        xs = np.linspace(cx - bw, cx + bw, 24)
+        hem = cy + bh * 0.6 + 8 * np.sin(np.linspace(0, 6 * np.pi, 24))
+        top = [(cx + bw * np.cos(a), cy - bh * 0.2 - bh * 0.8 * np.sin(a)) for a in np.linspace(0, np.pi, 24)]
+        poly = np.array(list(zip(xs[::-1], hem[::-1], strict=True))[::-1] + top, np.int32)
+        cv2.fillPoly(img, [poly], bcol, cv2.LINE_AA)
+        cv2.polylines(img, [poly], True, dark, 2, cv2.LINE_AA)
+        hr = int(bw * 0.8)
+        head = (cx, cy - bh // 3)
+    if plan != 4:
+        if plan in (0, 1) and rng.random() < 0.8:  # ears / horns
+            for sd in (-1, 1):
+                tip = (
+                    head[0] + sd * int(hr * rng.uniform(0.4, 1.2)),
+                    head[1] - int(hr * rng.uniform(0.9, 2.0)),
+                )
+                tri = np.array(
+                    [[head[0] + sd * hr // 4, head[1] - hr // 2], [head[0] + sd * hr, head[1]], tip], np.int32
+                )
+                cv2.fillPoly(img, [tri], acol, cv2.LINE_AA)
+        cv2.circle(img, head, hr, bcol, -1, cv2.LINE_AA)
+        cv2.circle(img, head, hr, dark, 2, cv2.LINE_AA)
+    if plan == 3:
+        cv2.fillPoly(img, [beak], (240, 180, 40), cv2.LINE_AA)
+    _eyes(img, rng, head, hr, dark)
+    for _ in range(int(rng.integers(0, 4))):  # markings
+        c = (head[0] + int(rng.integers(-hr, hr + 1)), head[1] + int(rng.integers(hr // 2, hr * 3)))
+        cv2.circle(img, c, max(2, hr // 5), acol, -1, cv2.LINE_AA)
+
+
+def draw_art(h: int, w: int, seed: int, ptype: str) -> np.ndarray:
+    """Procedural art: a biome (hills, water, clouds, cave, energy burst), a creature from one of
+    several body plans, painterly texture. uint8 RGB, a pure function of the seed."""
+    rng = np.random.default_rng([seed, 7])
+    pal = _palette(rng, TYPES[ptype][0])
+    img = _vgrad(h, w, pal[1] * 0.6 + 100, pal[2]).copy()
+    _scenery(img, rng, pal)
+    _creature(img, rng, pal)
+    # painterly texture and soft light so there are no flat areas
+    tex = (_noise(rng, h, w, 40)[..., None] - 0.5) * 30 + (_noise(rng, h, w, 5)[..., None] - 0.5) * 40
+    img = img + tex + (rng.random((h, w, 1)).astype(np.float32) * 8 - 4)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -374,7 +508,9 @@ def render_card(spec: _Spec, seed: int) -> np.ndarray:
     img[:] = (244, 208, 63)  # yellow border
     bx, by = 14, 14
     inner = _vgrad(H - 2 * by, W - 2 * bx, np.clip(frame_col * 1.15, 0, 255), frame_col * 0.85)
-    inner = inner + (_noise(rng, H - 2 * by, W - 2 * bx, 30)[..., None] - 0.5) * 26
+    inner = inner + (_noise(rng, H - 2 * by, W - 2 * bx, 12)[..., None] - 0.5) * 22
+    yy, xx = np.mgrid[0 : H - 2 * by, 0 : W - 2 * bx].astype(np.float32)
+    inner = inner + 7 * np.sin((xx + yy) / rng.uniform(6, 14))[..., None]  # printed frame pattern
     img[by : H - by, bx : W - bx] = inner
     ax0, ay0, ax1, ay1 = 30, 58, W - 30, 262
     if spec.kind == "fullart":
@@ -502,7 +638,16 @@ def synth_catalog(n: int, out: str | Path, seed: int = 0) -> Catalog:
             cards.append(Card(s.card_id, s.name, SET_CODE, SET_NAME, s.number, rel, s.rarity))
             advance(1)
     cat = Catalog(name=f"synthetic-{seed}", root=root, cards=cards)
-    doc = cat.metadata() | {"generator": {"seed": seed, "cards": n, "kinds": _kinds(specs)}}
+    # Which cards share art (reprints) or a name (alternate art): lets evaluations report
+    # accuracy on the near-duplicates separately.
+    arts: dict[int, str] = {}
+    variants = {}
+    for sp in specs:
+        arts.setdefault(sp.art_seed, sp.card_id)
+        variants[sp.card_id] = {"kind": sp.kind, "type": sp.ptype, "art": arts[sp.art_seed]}
+    doc = cat.metadata() | {
+        "generator": {"seed": seed, "cards": n, "kinds": _kinds(specs), "variants": variants}
+    }
     atomic.write_json(root / METADATA_FILE, doc)
     return cat
 

@@ -58,6 +58,25 @@ def synth(
     console().print(f"generated {len(cat.cards)} cards in {cat.root}", highlight=False)
 
 
+@catalog_app.command("sheet")
+def sheet(
+    catalog: list[Path] = typer.Option(..., "--catalog", help="Catalogue folder (repeat for several)"),
+    out: Path = typer.Option(Path("docs/contact_sheet.png"), "--out", help="PNG to write"),
+    seed: int = typer.Option(0, "--seed", help="Which cards and photos"),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """A contact sheet of simulated scene photos and training crops (what training sees)."""
+    json_mode(as_json)
+    from pokecard.catalog import load_catalog
+    from pokecard.photo.sheet import contact_sheet
+
+    path = contact_sheet([load_catalog(c) for c in catalog], out, seed=seed)
+    if as_json:
+        emit_json({"sheet": str(path), "bytes": path.stat().st_size})
+        return
+    console().print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB)", highlight=False)
+
+
 def photos(
     catalog: Path = typer.Option(
         ..., "--catalog", help="Catalogue folder (metadata.json or pokemon-tcg-data)"

@@ -35,14 +35,15 @@ def contact_sheet(
     scenes_per_row: int = 4,
     crops_per_row: int = 8,
     seed: int = 0,
+    colors: int = 256,
 ) -> Path:
     """For each catalogue: a row of eval scenes, a row of hard scenes, a row of training crops.
 
-    Written as an optimized PNG (palette-free RGB, small tiles) to ``out``.
+    Written as a small PNG to ``out`` (a 256-colour palette unless ``colors=0``).
     """
     from pokecard import atomic
 
-    tw, th = 240, 180  # scene tile (photos are 720 x 960, shown at 1/4)
+    tw, th = 224, 168  # scene tile (photos are 720 x 960, shown at 7/30)
     cw, ch = tw * scenes_per_row // crops_per_row, int(tw * scenes_per_row / crops_per_row * 352 / 252)
     width = tw * scenes_per_row
     blocks = []
@@ -69,9 +70,20 @@ def contact_sheet(
         ]
         blocks.append(_label(_row(tiles, width), f"{cat.name}: training crops (352x252 after rectification)"))
     sheet = np.vstack(blocks)
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
-    if not ok:
-        raise ValueError("PNG encoding failed")
     path = Path(out)
-    atomic.write_bytes(path, buf.tobytes())
+    atomic.write_bytes(path, _png(sheet, colors))
     return path
+
+
+def _png(img: np.ndarray, colors: int) -> bytes:
+    """PNG bytes; with ``colors`` > 0 a dithered palette image (3-4x smaller, fine for a preview)."""
+    import io
+
+    from PIL import Image
+
+    im = Image.fromarray(img)
+    if colors:
+        im = im.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
