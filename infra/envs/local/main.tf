@@ -42,6 +42,8 @@ module "artifact_bucket" {
 
   bucket_name    = var.bucket_name
   project_prefix = var.project_prefix
+  # See the variable's description: on by default everywhere but on the emulator.
+  deny_insecure_transport = var.deny_insecure_transport
   # The emulator's data dies with it; nothing here is worth protecting.
   prevent_destroy = false
 }

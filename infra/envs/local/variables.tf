@@ -26,3 +26,9 @@ variable "project_prefix" {
   type        = string
   default     = "project/pokemon-card-recognition/"
 }
+
+variable "deny_insecure_transport" {
+  description = "Attach the deny-non-TLS bucket policy. Off by default here: moto 5.x evaluates bucket policies but ignores their conditions, so this Deny would refuse every request, and the emulator only speaks HTTP on loopback anyway. Prod always has it."
+  type        = bool
+  default     = false
+}

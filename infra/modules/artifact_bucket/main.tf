@@ -82,6 +82,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 }
 
 resource "aws_s3_bucket_policy" "this" {
+  count = var.deny_insecure_transport ? 1 : 0
+
   bucket = local.bucket_id
   policy = jsonencode({
     Version = "2012-10-17"

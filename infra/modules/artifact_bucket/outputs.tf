@@ -32,3 +32,8 @@ output "prevent_destroy" {
   description = "Whether the bucket is the protected (prevent_destroy) variant."
   value       = var.prevent_destroy
 }
+
+output "deny_insecure_transport" {
+  description = "Whether the deny-non-TLS bucket policy is attached."
+  value       = var.deny_insecure_transport
+}

@@ -87,6 +87,12 @@ variable "access_log_prefix" {
   default     = "s3-access-logs/pokemon-card-training/"
 }
 
+variable "deny_insecure_transport" {
+  description = "Attach the bucket policy that denies every request made without TLS. Keep it on against real AWS; the local environment turns it off because the emulator speaks plain HTTP and moto ignores policy conditions (see infra/README.md)."
+  type        = bool
+  default     = true
+}
+
 variable "prevent_destroy" {
   description = "Refuse any plan that destroys the bucket (Terraform lifecycle prevent_destroy). Turn on wherever the bucket holds data you cannot regenerate (prod)."
   type        = bool

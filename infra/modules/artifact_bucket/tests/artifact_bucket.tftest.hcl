@@ -96,12 +96,26 @@ run "policy_denies_insecure_transport" {
 
   assert {
     condition = anytrue([
-      for s in jsondecode(aws_s3_bucket_policy.this.policy).Statement :
+      for s in jsondecode(one(aws_s3_bucket_policy.this).policy).Statement :
       s.Effect == "Deny" && s.Principal == "*" && s.Action == "s3:*"
       && s.Condition.Bool["aws:SecureTransport"] == "false"
       && length(s.Resource) == 2
     ])
     error_message = "The bucket policy must deny every request made without TLS, on the bucket and its objects."
+  }
+}
+
+run "tls_policy_can_be_turned_off_for_the_emulator" {
+  command = apply
+
+  variables {
+    prevent_destroy         = false
+    deny_insecure_transport = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.this) == 0 && !output.deny_insecure_transport
+    error_message = "deny_insecure_transport = false must drop the bucket policy."
   }
 }
 
