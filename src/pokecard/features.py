@@ -1,0 +1,259 @@
+"""Local features and the training-free parts of the recognizer.
+
+* ORB keypoints (``cv2.ORB_create``) of every reference canonical crop are computed once at
+  ``index build`` time and stored in the reference DB (``REFERENCE_KEYPOINTS``).
+* :class:`KeypointDB` holds them and answers two questions:
+  - ``shortlist``: which cards share the most descriptors with the query (one LSH index
+    over every reference descriptor, nearest-neighbour votes per card). Needs no training.
+  - ``verify``: for each shortlisted card, ratio-test matches + RANSAC homography; the
+    inlier count re-ranks the shortlist and is the principled unknown test (a card that is
+    not in the catalogue rarely gets more than a handful of geometrically consistent
+    matches).
+* :class:`LayoutDescriptor` is a training-free global descriptor (a small, blurred,
+  mean-removed Lab thumbnail of the rectified crop). The training-free reference DB stores
+  it as its "embedding", so every DB has the same files and the same usearch path.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from pokecard.card import CANONICAL_HW
+from pokecard.errors import ReferenceDBError
+
+log = logging.getLogger(__name__)
+
+DESC_BYTES = 32  # ORB: 256-bit binary descriptors
+
+
+@dataclass
+class FeatureConfig:
+    """Parameters of the local-feature stages; stored in the manifest so query == reference."""
+
+    ref_features: int = 300
+    query_features: int = 500
+    fast_threshold: int = 10
+    vote_max_distance: int = 64  # Hamming distance (of 256 bits) for a descriptor vote
+    ratio: float = 0.8  # Lowe ratio test in verification
+    ransac_px: float = 6.0  # reprojection threshold in canonical-crop pixels
+    shortlist: int = 5  # cards verified per photo
+    # The art window (share of the canonical height): frame, text box and symbols are shared
+    # by every card of a template, the art is not, so only inliers here count as evidence.
+    art_window: tuple[float, float] = (0.09, 0.56)
+    lsh: dict[str, int] = field(
+        default_factory=lambda: {"table_number": 12, "key_size": 20, "multi_probe_level": 1}
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+
+
+def orb_features(img: np.ndarray, n: int, fast_threshold: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """ORB keypoints of an RGB or gray image: (xy float32 [M, 2], descriptors uint8 [M, 32])."""
+    import cv2
+
+    orb = cv2.ORB_create(
+        nfeatures=int(n),
+        scaleFactor=1.2,
+        nlevels=8,
+        edgeThreshold=15,
+        patchSize=31,
+        fastThreshold=fast_threshold,
+    )
+    kps, desc = orb.detectAndCompute(_gray(img), None)
+    if desc is None or not kps:
+        return np.zeros((0, 2), np.float32), np.zeros((0, DESC_BYTES), np.uint8)
+    xy = np.array([k.pt for k in kps], dtype=np.float32)
+    return xy, desc
+
+
+@dataclass
+class Verification:
+    row: int
+    inliers: int  # all RANSAC inliers
+    matches: int  # ratio-test matches
+    art_inliers: int = 0  # inliers inside the art window of the reference (card-specific)
+
+
+class KeypointDB:
+    """Reference ORB keypoints of every card (row order = reference DB rows)."""
+
+    def __init__(self, xy: np.ndarray, desc: np.ndarray, offsets: np.ndarray, config: FeatureConfig) -> None:
+        self.xy = np.ascontiguousarray(xy, dtype=np.float32)
+        self.desc = np.ascontiguousarray(desc, dtype=np.uint8)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+        self.config = config
+        if len(self.xy) != len(self.desc) or self.offsets[-1] != len(self.desc) or self.offsets[0] != 0:
+            raise ReferenceDBError(
+                f"keypoints are inconsistent: {len(self.xy)} positions, {len(self.desc)} descriptors, offsets end at {self.offsets[-1]}"
+            )
+        self.owner = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int32), np.diff(self.offsets))
+        self._flann = None
+
+    @property
+    def count(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def from_images(
+        cls, images: list[np.ndarray] | Any, config: FeatureConfig, advance: Any = None
+    ) -> KeypointDB:
+        xs, ds, offs = [], [], [0]
+        for img in images:
+            xy, d = orb_features(img, config.ref_features, config.fast_threshold)
+            xs.append(xy)
+            ds.append(d)
+            offs.append(offs[-1] + len(d))
+            if advance:
+                advance(1)
+        xy = np.concatenate(xs) if xs else np.zeros((0, 2), np.float32)
+        desc = np.concatenate(ds) if ds else np.zeros((0, DESC_BYTES), np.uint8)
+        return cls(xy, desc, np.array(offs), config)
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, xy=self.xy, desc=self.desc, offsets=self.offsets)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, config: FeatureConfig, source: str = "keypoints") -> KeypointDB:
+        try:
+            z = np.load(io.BytesIO(data), allow_pickle=False)
+            return cls(z["xy"], z["desc"], z["offsets"], config)
+        except ReferenceDBError:
+            raise
+        except Exception as e:
+            raise ReferenceDBError(f"{source}: not a readable keypoint file ({type(e).__name__}: {e})") from e
+
+    def card(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.offsets[row], self.offsets[row + 1]
+        return self.xy[a:b], self.desc[a:b]
+
+    # -- shortlist -----------------------------------------------------------------
+    def _matcher(self):  # noqa: ANN202 - cv2 object
+        import cv2
+
+        if self._flann is None:
+            params = {"algorithm": 6, **self.config.lsh}  # 6 = FLANN_INDEX_LSH
+            m = cv2.FlannBasedMatcher(params, {"checks": 32})
+            m.add([self.desc])
+            m.train()
+            self._flann = m
+        return self._flann
+
+    def prepare(self) -> None:
+        """Build the descriptor LSH index (otherwise built on the first query)."""
+        if len(self.desc):
+            self._matcher()
+
+    def votes(self, desc: np.ndarray, exclude: set[int] | None = None) -> np.ndarray:
+        """Descriptor votes per card row (nearest reference descriptor within the distance limit)."""
+        votes = np.zeros(self.count, dtype=np.float32)
+        if len(desc) == 0 or len(self.desc) == 0:
+            return votes
+        for ms in self._matcher().knnMatch(desc, k=1):
+            if ms and ms[0].distance <= self.config.vote_max_distance:
+                votes[self.owner[ms[0].trainIdx]] += 1.0
+        if exclude:
+            votes[list(exclude)] = -1.0
+        return votes
+
+    # -- verification --------------------------------------------------------------
+    def verify(
+        self, xy: np.ndarray, desc: np.ndarray, rows: list[int], query_hw: tuple[int, int] = CANONICAL_HW
+    ) -> list[Verification]:
+        """RANSAC homography inliers of the query against each reference row in ``rows``."""
+        import cv2
+
+        out = []
+        bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+        rh, rw = CANONICAL_HW
+        ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
+        for row in rows:
+            rxy, rdesc = self.card(row)
+            inl = art = 0
+            good: list[tuple[int, int]] = []
+            if len(rdesc) >= 2 and len(desc) >= 2:
+                for m in bf.knnMatch(desc, rdesc, k=2):
+                    if len(m) == 2 and m[0].distance < self.config.ratio * m[1].distance:
+                        good.append((m[0].queryIdx, m[0].trainIdx))
+            if len(good) >= 6:
+                q = xy[[g[0] for g in good]].reshape(-1, 1, 2)
+                r = rxy[[g[1] for g in good]].reshape(-1, 1, 2)
+                H, mask = cv2.findHomography(
+                    r, q, cv2.RANSAC, self.config.ransac_px, maxIters=500, confidence=0.99
+                )
+                if H is not None and mask is not None and _plausible(H, ref_corners, query_hw):
+                    m = mask.reshape(-1).astype(bool)
+                    inl = int(m.sum())
+                    ry = r.reshape(-1, 2)[m, 1]
+                    lo, hi = self.config.art_window
+                    art = int(np.sum((ry >= lo * rh) & (ry <= hi * rh)))
+            out.append(Verification(row=int(row), inliers=inl, matches=len(good), art_inliers=art))
+        return out
+
+
+def _plausible(H: np.ndarray, ref_corners: np.ndarray, query_hw: tuple[int, int]) -> bool:
+    """A homography from a real match maps the card to a convex, non-tiny quad."""
+    import cv2
+
+    try:
+        q = cv2.perspectiveTransform(ref_corners, H).reshape(-1, 2)
+    except cv2.error:
+        return False
+    if not np.all(np.isfinite(q)):
+        return False
+    if not cv2.isContourConvex(q.reshape(-1, 1, 2).astype(np.float32)):
+        return False
+    area = cv2.contourArea(q.astype(np.float32))
+    return area > 0.04 * query_hw[0] * query_hw[1]
+
+
+class LayoutDescriptor:
+    """Training-free global descriptor: blurred, mean-removed Lab thumbnail (L2-normalized)."""
+
+    name = "layout-lab-v1"
+    thumb_hw = (22, 16)
+
+    @property
+    def dim(self) -> int:
+        return self.thumb_hw[0] * self.thumb_hw[1] * 3
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "architecture": self.name,
+            "embedding_dim": self.dim,
+            "input_size": list(CANONICAL_HW),
+            "weights_sha256": None,
+        }
+
+    def embed(self, images: list[np.ndarray] | np.ndarray, batch_size: int = 0) -> np.ndarray:
+        import cv2
+
+        out = np.zeros((len(images), self.dim), dtype=np.float32)
+        h, w = self.thumb_hw
+        for i, im in enumerate(images):
+            small = cv2.resize(np.asarray(im), (w * 4, h * 4), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(cv2.GaussianBlur(small, (0, 0), 2.0), (w, h), interpolation=cv2.INTER_AREA)
+            lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
+            lab -= lab.reshape(-1, 3).mean(axis=0)
+            lab[..., 0] *= 0.5  # lightness varies most with lighting; weigh colour more
+            v = lab.reshape(-1)
+            out[i] = v / max(float(np.linalg.norm(v)), 1e-6)
+        return out

@@ -1,0 +1,380 @@
+"""Photo -> card: decode, detect + rectify, describe, shortlist, verify, decide.
+
+Which mode a user gets (see docs/recognizer.md):
+
+* reference DB built with a model (``embedding``): the ONNX embedding of the rectified crop
+  (both 180-degree orientations) searched in usearch gives the shortlist, together with the
+  ORB descriptor votes; RANSAC verification re-ranks it and decides ``unknown``.
+* reference DB built without a model (``training-free``): ORB descriptor votes (LSH over
+  every reference descriptor) give the shortlist; RANSAC verification as above.
+* ``verify=False``: embedding only (the fast path): top cosine similarity, ``unknown``
+  below the calibrated score threshold.
+
+Result (DESIGN.md section 4): ``file, status, card, score, margin, top_k, timings_ms, error``.
+``score`` is the RANSAC inlier count when verification ran, else the cosine similarity;
+``margin`` is best minus second-best distinct card on the same scale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pokecard import layout
+from pokecard.detect import Detection, detect_all, fallback
+from pokecard.errors import ImageError, PokecardError, ReferenceDBError
+from pokecard.features import LayoutDescriptor, orb_features
+from pokecard.imageio import load_rgb
+from pokecard.index import ReferenceDB, _open, resolve_model
+
+log = logging.getLogger(__name__)
+
+STAGES = ("decode", "detect", "embed", "search", "verify", "total")
+SHORTLISTS = ("auto", "embedding", "votes", "both")
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+@dataclass
+class Scored:
+    """Raw scoring of one photo before the ok/unknown decision."""
+
+    detection: Detection
+    ranked: list[tuple[int, float]]  # (row, score) best first, distinct cards
+    verified: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Recognizer:
+    """Recognize cards against the reference DB under a project root."""
+
+    def __init__(
+        self,
+        root_or_store: Any,
+        *,
+        backend: str = "auto",
+        threads: int | None = None,
+        top_k: int = 5,
+        verify: bool | None = None,
+        shortlist: str = "auto",
+        max_candidates: int = 2,
+    ) -> None:
+        import cv2
+
+        if threads:
+            cv2.setNumThreads(int(threads))
+        if shortlist not in SHORTLISTS:
+            raise ReferenceDBError(
+                f"unknown shortlist source {shortlist!r}: use one of {', '.join(SHORTLISTS)}"
+            )
+        self.store = _open(root_or_store)
+        self.top_k = max(1, int(top_k))
+        self.max_candidates = max(1, int(max_candidates))
+        st = self.store
+        if not st.exists(layout.REFERENCE_MANIFEST):
+            raise ReferenceDBError(
+                f"{st.url}{layout.REFERENCE}: no reference DB here; run `pokecard index build --root {st.url}` first"
+            )
+        man = st.get_json(layout.REFERENCE_MANIFEST)
+        self.embedder: Any
+        if man.get("mode") == "embedding":
+            m = man.get("model") or {}
+            where = m.get("key") or m.get("path")
+            try:
+                resolved = resolve_model(st, where)
+            except PokecardError as e:
+                raise ReferenceDBError(
+                    f"{st.url}{layout.REFERENCE} was built by model {where}, which is not available ({e}); "
+                    "restore it or rebuild with `pokecard index build`"
+                ) from e
+            from pokecard.embed import create_embedder
+
+            self.embedder = create_embedder(resolved.path, backend=backend, threads=threads)
+        else:
+            self.embedder = LayoutDescriptor()
+        self.db = ReferenceDB.load(st, embedder=self.embedder)
+        self.features = self.db.keypoints.config
+        self.verify = True if verify is None else bool(verify)
+        if shortlist == "auto":
+            shortlist = "both" if self.db.mode == "embedding" else "votes"
+        self.shortlist = shortlist
+        self.thresholds = self.db.manifest.thresholds
+        if self.verify:
+            self.db.keypoints.prepare()  # build the LSH index now, not inside the first photo's timing
+
+    @property
+    def mode(self) -> str:
+        if not self.verify:
+            return f"{self.db.mode} only"
+        src = {"votes": "descriptor votes", "embedding": "embedding", "both": "embedding + descriptor votes"}[
+            self.shortlist
+        ]
+        return f"{src} shortlist + verification"
+
+    # -- scoring -------------------------------------------------------------------
+    def _embed_rows(
+        self, crop: np.ndarray, k: int, exclude: set[int] | None
+    ) -> tuple[list[tuple[int, float]], float, float]:
+        t0 = time.perf_counter()
+        v = self.embedder.embed([crop, np.ascontiguousarray(crop[::-1, ::-1])])
+        t_embed = _ms(t0)
+        t0 = time.perf_counter()
+        rows, scores = self.db.search(v, k, exclude=exclude)
+        best: dict[int, float] = {}
+        for r, s in zip(rows.reshape(-1), scores.reshape(-1), strict=True):
+            if r >= 0 and s > best.get(int(r), -np.inf):
+                best[int(r)] = float(s)
+        ranked = sorted(best.items(), key=lambda t: -t[1])[:k]
+        return ranked, t_embed, _ms(t0)
+
+    def _score_one(self, det: Detection, exclude: set[int] | None) -> Scored:
+        tm = {"embed": 0.0, "search": 0.0, "verify": 0.0}
+        k = max(self.top_k, self.features.shortlist)
+        emb_ranked: list[tuple[int, float]] = []
+        if not self.verify or self.shortlist in ("embedding", "both"):
+            emb_ranked, te, ts = self._embed_rows(det.crop, k, exclude)
+            tm["embed"] += te
+            tm["search"] += ts
+        if not self.verify:
+            return Scored(det, emb_ranked[: self.top_k], False, tm)
+        t0 = time.perf_counter()
+        nfeat = self.features.query_features * (1 if det.found else 2)
+        xy, desc = orb_features(det.crop, nfeat, self.features.fast_threshold)
+        tm["embed"] += _ms(t0)
+        n = self.features.shortlist
+        rows: list[int] = []
+        if self.shortlist in ("embedding", "both"):
+            rows += [r for r, _ in emb_ranked[:n]]
+        if self.shortlist in ("votes", "both"):
+            t0 = time.perf_counter()
+            votes = self.db.keypoints.votes(desc, exclude)
+            top = np.argsort(-votes)[: max(n, self.top_k)]
+            rows += [int(r) for r in top if votes[r] > 0 and int(r) not in rows][:n]
+            tm["search"] += _ms(t0)
+        t0 = time.perf_counter()
+        ver = self.db.keypoints.verify(xy, desc, rows, query_hw=det.crop.shape[:2])
+        tm["verify"] += _ms(t0)
+        ranked = sorted(((v.row, float(v.art_inliers)) for v in ver), key=lambda t: -t[1])
+        return Scored(det, ranked[: self.top_k], True, tm)
+
+    def score(self, rgb: np.ndarray, exclude: set[int] | None = None) -> Scored:
+        """Detect, describe, shortlist and verify; try up to ``max_candidates`` card-like quads."""
+        t0 = time.perf_counter()
+        dets = detect_all(rgb, limit=self.max_candidates)
+        if dets[0].found and self.verify:
+            dets.append(fallback(rgb))  # last resort when no quad verifies: the whole frame
+        t_detect = _ms(t0)
+        best: Scored | None = None
+        totals = {"embed": 0.0, "search": 0.0, "verify": 0.0}
+        for det in dets:
+            sc = self._score_one(det, exclude)
+            for key in totals:
+                totals[key] += sc.timings.get(key, 0.0)
+            if best is None or (sc.ranked and (not best.ranked or sc.ranked[0][1] > best.ranked[0][1])):
+                best = sc
+            # a confident match on the best quad: no need to look at the others
+            if sc.ranked and sc.ranked[0][1] >= self._threshold(sc.verified) * 2:
+                break
+        assert best is not None
+        best.timings = {"detect": t_detect, **totals}
+        return best
+
+    def _threshold(self, verified: bool) -> float:
+        return float(self.thresholds["min_inliers"] if verified else self.thresholds["min_score"])
+
+    # -- results -------------------------------------------------------------------
+    def _result(self, name: str, sc: Scored, t_decode: float, t_start: float) -> dict[str, Any]:
+        ranked = sc.ranked
+        best_row, best = ranked[0] if ranked else (None, 0.0)
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        thr = self._threshold(sc.verified)
+        if ranked and best >= thr and best > second:
+            status = "ok"
+        elif not sc.detection.found and (sc.detection.blank or not ranked or best < thr):
+            status = "no_card"
+        else:
+            status = "unknown"
+        card = None
+        if status == "ok" and best_row is not None:
+            c = self.db.cards[self.db.card_ids[best_row]]
+            card = {k: c.get(k) for k in ("card_id", "name", "set_code", "number")}
+        timings = {
+            "decode": t_decode,
+            **{k: sc.timings.get(k, 0.0) for k in ("detect", "embed", "search", "verify")},
+        }
+        timings["total"] = _ms(t_start)
+        return {
+            "file": name,
+            "status": status,
+            "card": card,
+            "score": round(float(best), 4) if ranked else None,
+            "margin": round(float(best - second), 4) if ranked else None,
+            "top_k": [{"card_id": self.db.card_ids[r], "score": round(float(s), 4)} for r, s in ranked],
+            "timings_ms": {k: round(v, 3) for k, v in timings.items()},
+            "error": None,
+        }
+
+    def recognize_array(self, rgb: np.ndarray, name: str = "<array>") -> dict[str, Any]:
+        t_start = time.perf_counter()
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 16:
+            return error_result(
+                name,
+                f"{name}: expected a uint8 RGB image [H, W, 3] of at least 16 x 16, got {rgb.dtype} {rgb.shape}",
+            )
+        return self._result(name, self.score(rgb), 0.0, t_start)
+
+    def recognize_file(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        name = str(path)
+        t_start = time.perf_counter()
+        try:
+            rgb = load_rgb(path)
+        except ImageError as e:
+            return error_result(name, str(e), _ms(t_start))
+        t_decode = _ms(t_start)
+        if min(rgb.shape[:2]) < 16:
+            return error_result(
+                name,
+                f"{name}: image is {rgb.shape[1]}x{rgb.shape[0]}, too small to hold a card",
+                _ms(t_start),
+            )
+        return self._result(name, self.score(rgb), t_decode, t_start)
+
+
+def error_result(name: str, message: str, total_ms: float = 0.0) -> dict[str, Any]:
+    timings = dict.fromkeys(STAGES, 0.0)
+    timings["decode"] = timings["total"] = round(total_ms, 3)
+    return {
+        "file": name,
+        "status": "error",
+        "card": None,
+        "score": None,
+        "margin": None,
+        "top_k": [],
+        "timings_ms": timings,
+        "error": message,
+    }
+
+
+# -- calibration --------------------------------------------------------------------
+def scene(card_rgb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A simulated photo of a card (the project's photo simulator, eval preset)."""
+    try:
+        from pokecard.photo import PhotoConfig, simulate_scene
+    except ImportError:  # the simulator is an optional part of the package on a device
+        from pokecard.bench.recognizer import fallback_scene
+
+        return fallback_scene(card_rgb, seed)
+    return simulate_scene(card_rgb, seed, PhotoConfig.eval())
+
+
+CALIBRATION_SEED_BASE = (
+    7 << 58
+)  # inside the training range of pokecard.photo.seeds, but never used by a trainer
+
+
+def choose_threshold(
+    in_scores: np.ndarray, in_correct: np.ndarray, ooc_scores: np.ndarray, max_ooc: float = 0.01
+) -> dict[str, Any]:
+    """The lowest threshold that accepts at most ``max_ooc`` of out-of-catalogue photos."""
+    cands = np.unique(np.concatenate([in_scores, ooc_scores, [0.0]]))
+    acc0 = float(np.mean(in_correct)) if len(in_correct) else 0.0
+    for t in cands:
+        ooc_acc = float(np.mean(ooc_scores >= t)) if len(ooc_scores) else 0.0
+        if ooc_acc <= max_ooc:
+            acc = float(np.mean(in_correct & (in_scores >= t))) if len(in_correct) else 0.0
+            # sit just above the largest rejected out-of-catalogue score
+            below = ooc_scores[ooc_scores < t]
+            return {
+                "threshold": float(t),
+                "ooc_accepted": ooc_acc,
+                "in_catalogue_top1": acc0,
+                "in_catalogue_accepted_correct": acc,
+                "accuracy_drop_points": round(100 * (acc0 - acc), 2),
+                "max_rejected_ooc": float(below.max()) if len(below) else None,
+            }
+    return {
+        "threshold": float(cands[-1] + 1),
+        "ooc_accepted": 0.0,
+        "in_catalogue_top1": acc0,
+        "in_catalogue_accepted_correct": 0.0,
+        "accuracy_drop_points": round(100 * acc0, 2),
+        "max_rejected_ooc": None,
+    }
+
+
+def calibrate_reference(
+    store: Any,
+    catalog: Any,
+    *,
+    ooc_dir: str | os.PathLike[str] | None = None,
+    n: int = 120,
+    backend: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Unknown thresholds from held-out photos (see docs/recognizer.md, "unknown").
+
+    In-catalogue: one simulated photo of each of ``n`` sampled cards. Out-of-catalogue: the
+    same photos with their own card excluded from the DB (leave-one-out: exactly what the
+    recognizer would answer if the card were not in the catalogue), plus every image in
+    ``ooc_dir`` (real photos of cards that are not in the catalogue, card backs).
+    """
+    from pokecard.imageio import is_image_name
+    from pokecard.progress import progress
+
+    rec = Recognizer(store, backend=backend, threads=None, top_k=5)
+    db = rec.db
+    rng = np.random.default_rng(seed)
+    rows = sorted(rng.choice(len(db), size=min(n, len(db)), replace=False).tolist())
+    by_id = {c.card_id: c for c in catalog.cards}
+    out: dict[str, Any] = {"method": "leave-one-out simulated photos", "photos": len(rows), "thresholds": {}}
+    modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
+    data: dict[str, dict[str, list[float]]] = {k: {"in": [], "ok": [], "ooc": []} for k, _ in modes}
+    ooc_files = (
+        sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
+    )
+    with progress(len(rows) + len(ooc_files), "calibrating unknown threshold") as advance:
+        for row in rows:
+            card = by_id.get(db.card_ids[row])
+            if card is None:
+                continue
+            photo, _ = scene(catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + row)
+            for key, verify in modes:
+                rec.verify = verify
+                sc = rec.score(photo)
+                best_row, best = sc.ranked[0] if sc.ranked else (-1, 0.0)
+                data[key]["in"].append(best)
+                data[key]["ok"].append(float(best_row == row))
+                loo = rec.score(photo, exclude={row})
+                data[key]["ooc"].append(loo.ranked[0][1] if loo.ranked else 0.0)
+            advance(1)
+        for p in ooc_files:
+            try:
+                img = load_rgb(p)
+            except ImageError as e:
+                log.warning("calibration: skipping %s", e)
+                continue
+            for key, verify in modes:
+                rec.verify = verify
+                sc = rec.score(img)
+                data[key]["ooc"].append(sc.ranked[0][1] if sc.ranked else 0.0)
+            advance(1)
+    for key, _ in modes:
+        d = data[key]
+        res = choose_threshold(np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"]))
+        # verification counts are integers: never accept fewer than 8 consistent matches
+        thr = max(res["threshold"], 8.0) if key == "min_inliers" else res["threshold"]
+        out["thresholds"][key] = thr
+        out[key] = {**res, "threshold": thr, "ooc_photos": len(d["ooc"]), "in_photos": len(d["in"])}
+    out["real_ooc_photos"] = len(ooc_files)
+    if "min_score" not in out["thresholds"]:
+        out["thresholds"]["min_score"] = 0.5
+    return out
