@@ -222,6 +222,7 @@ def build_reference(
     features: FeatureConfig | None = None,
     calibrate: bool = True,
     calibrate_with: str | os.PathLike[str] | None = None,
+    calibration_photos: int = 120,
     backend: str = "auto",
 ) -> ReferenceManifest:
     """Build the reference DB under ``store``'s ``data/reference/`` and return its manifest.
@@ -342,7 +343,7 @@ def build_reference(
         if calibrate:
             from pokecard.recognize import calibrate_reference
 
-            cal = calibrate_reference(st, cat, ooc_dir=calibrate_with, backend=backend)
+            cal = calibrate_reference(st, cat, ooc_dir=calibrate_with, n=calibration_photos, backend=backend)
             manifest["thresholds"] = cal["thresholds"]
             manifest["calibration"] = cal
             st.put_json(layout.REFERENCE_MANIFEST, manifest)

@@ -1,0 +1,159 @@
+"""Bad input: every case gives ImageError naming the file and the problem, or a correct image."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from pokecard.errors import ImageError
+from pokecard.imageio import load_rgb
+
+
+def _gradient(h: int = 40, w: int = 30) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.stack([yy * 255 // h, xx * 255 // w, np.full_like(yy, 128)], axis=2).astype(np.uint8)
+
+
+def _err(path: Path) -> str:
+    with pytest.raises(ImageError) as ei:
+        load_rgb(path)
+    msg = str(ei.value)
+    assert str(path) in msg
+    return msg
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.jpg"
+    p.write_bytes(b"")
+    assert "0 bytes" in _err(p)
+
+
+def test_truncated_jpeg(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 150, 3), dtype=np.uint8)).save(
+        buf, "JPEG"
+    )
+    p = tmp_path / "cut.jpg"
+    p.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    assert "truncated" in _err(p)
+
+
+def test_text_file_named_jpg(tmp_path: Path) -> None:
+    p = tmp_path / "notes.jpg"
+    p.write_text("this is not a photo\n")
+    assert "not an image" in _err(p)
+
+
+def test_16bit_png_is_scaled_to_8bit(tmp_path: Path) -> None:
+    a = (np.arange(40 * 30, dtype=np.uint32).reshape(40, 30) * 50).astype(np.uint16)
+    p = tmp_path / "deep.png"
+    Image.fromarray(a).save(p)
+    assert Image.open(p).mode.startswith("I")
+    rgb = load_rgb(p)
+    assert rgb.dtype == np.uint8 and rgb.shape == (40, 30, 3)
+    expect = np.round(a.astype(np.float64) / 65535 * 255).astype(np.uint8)
+    assert np.abs(rgb[..., 0].astype(int) - expect).max() <= 1
+
+
+def test_grayscale(tmp_path: Path) -> None:
+    g = _gradient()[..., 0]
+    p = tmp_path / "gray.png"
+    Image.fromarray(g, "L").save(p)
+    rgb = load_rgb(p)
+    assert rgb.shape == (40, 30, 3) and np.array_equal(rgb[..., 1], g)
+
+
+def test_rgba_is_composited_on_white(tmp_path: Path) -> None:
+    rgba = np.zeros((20, 20, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[:10, :, 3] = 255  # top half opaque red, bottom half transparent
+    p = tmp_path / "alpha.png"
+    Image.fromarray(rgba, "RGBA").save(p)
+    rgb = load_rgb(p)
+    assert tuple(rgb[2, 2]) == (200, 0, 0)
+    assert tuple(rgb[15, 2]) == (255, 255, 255)
+
+
+def test_cmyk_jpeg(tmp_path: Path) -> None:
+    p = tmp_path / "print.jpg"
+    Image.fromarray(_gradient()).convert("CMYK").save(p, "JPEG", quality=95)
+    assert Image.open(p).mode == "CMYK"
+    rgb = load_rgb(p)
+    assert rgb.shape == (40, 30, 3)
+    assert np.abs(rgb.astype(int) - _gradient().astype(int)).mean() < 20
+
+
+def test_exif_rotated_photo_is_turned_upright(tmp_path: Path) -> None:
+    # stored landscape with orientation 6 (rotate 90 CW to view): viewers show it portrait
+    stored = np.zeros((30, 50, 3), np.uint8)
+    stored[:, :5] = (255, 0, 0)  # red stripe on the stored left edge -> top after rotation
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    p = tmp_path / "phone.jpg"
+    im.save(p, "JPEG", exif=exif.tobytes(), quality=95)
+    rgb = load_rgb(p)
+    assert rgb.shape[:2] == (50, 30)
+    assert rgb[1, 15, 0] > 200 and rgb[1, 15, 1] < 60  # the stripe is now along the top
+    assert rgb[-2, 15, 0] < 60
+
+
+def _png_header_only(path: Path, w: int, h: int) -> None:
+    """A PNG that declares w x h but carries a tiny (invalid) IDAT: decoding it would fail."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_huge_image_refused_before_decoding(tmp_path: Path) -> None:
+    p = tmp_path / "bomb.png"
+    _png_header_only(p, 20000, 20000)
+    msg = _err(p)
+    assert "20000x20000" in msg and "before decoding" in msg
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads every file")
+def test_unreadable_file(tmp_path: Path) -> None:
+    p = tmp_path / "locked.jpg"
+    Image.fromarray(_gradient()).save(p)
+    p.chmod(0)
+    try:
+        assert "permission denied" in _err(p)
+    finally:
+        p.chmod(0o644)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(min_size=0, max_size=2048),
+    prefix=st.sampled_from([b"", b"\xff\xd8\xff\xe0", b"\x89PNG\r\n\x1a\n", b"GIF89a"]),
+)
+def test_random_bytes_never_crash(data: bytes, prefix: bytes) -> None:
+    try:
+        rgb = load_rgb(prefix + data, name="fuzz.jpg")
+    except ImageError as e:
+        assert "fuzz.jpg" in str(e)
+    else:
+        assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3

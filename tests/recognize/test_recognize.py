@@ -1,0 +1,177 @@
+"""Recognizer behaviour: right card, unknown, no_card, result contract, CLI, CSV, bad input in a batch."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pokecard.cli import run
+from pokecard.recognize import Recognizer
+
+from .conftest import N_CARDS, photo_of, write_jpeg
+
+KEYS = {"file", "status", "card", "score", "margin", "top_k", "timings_ms", "error"}
+STAGES = {"decode", "detect", "embed", "search", "verify", "total"}
+
+
+@pytest.fixture(scope="module")
+def tf_rec(tf_root: Path) -> Recognizer:
+    return Recognizer(tf_root)
+
+
+def test_training_free_recognizes_simulated_photos(tf_rec: Recognizer, small_catalog) -> None:  # noqa: ANN001
+    got = []
+    for i in (0, 4, 9):
+        r = tf_rec.recognize_array(photo_of(small_catalog, i, seed=1), name=f"photo-{i}")
+        assert set(r) == KEYS and set(r["timings_ms"]) == STAGES
+        got.append((r["status"], r["card"] and r["card"]["card_id"]))
+        assert r["top_k"] and r["top_k"][0]["score"] == r["score"]
+        assert r["margin"] == pytest.approx(
+            r["score"] - (r["top_k"][1]["score"] if len(r["top_k"]) > 1 else 0)
+        )
+    assert got == [("ok", small_catalog.cards[i].card_id) for i in (0, 4, 9)]
+
+
+def test_out_of_catalogue_card_is_unknown(ooc_root: Path, small_catalog) -> None:  # noqa: ANN001
+    rec = Recognizer(ooc_root)
+    assert len(rec.db) == N_CARDS - 3
+    for i in range(N_CARDS - 3, N_CARDS):  # the three cards left out of the DB
+        r = rec.recognize_array(photo_of(small_catalog, i, seed=2))
+        assert r["status"] in ("unknown", "no_card") and r["card"] is None, r
+    r = rec.recognize_array(photo_of(small_catalog, 1, seed=2))  # an in-catalogue card still matches
+    assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[1].card_id
+
+
+def test_blank_and_noise_images_are_no_card(tf_rec: Recognizer) -> None:
+    blank = np.full((480, 640, 3), 180, np.uint8)
+    assert tf_rec.recognize_array(blank)["status"] == "no_card"
+    noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    r = tf_rec.recognize_array(noise)
+    assert r["status"] in ("no_card", "unknown") and r["card"] is None
+
+
+def test_card_back_is_never_named(tf_rec: Recognizer) -> None:
+    from pokecard.photo import PhotoConfig, card_back, simulate_scene
+
+    photo, _ = simulate_scene(card_back(), 5, PhotoConfig.eval())
+    r = tf_rec.recognize_array(photo)
+    assert r["status"] != "ok" and r["card"] is None
+
+
+def test_embedding_db_recognizes_with_its_model(
+    built_root: Path, tiny_models, small_catalog, tmp_path: Path
+) -> None:  # noqa: ANN001
+    import shutil
+
+    from pokecard.index import build_reference
+
+    a, _ = tiny_models
+    root = Path(shutil.copytree(built_root, tmp_path / "root"))
+    build_reference(root, a, progress=False, calibrate=False)
+    rec = Recognizer(root)
+    assert rec.shortlist == "both"
+    r = rec.recognize_array(photo_of(small_catalog, 3, seed=1))
+    # a random-weight model is useless on its own; the descriptor votes + verification still find the card
+    assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[3].card_id
+    only = Recognizer(root, verify=False).recognize_array(photo_of(small_catalog, 3, seed=1))
+    assert set(only) == KEYS and only["timings_ms"]["verify"] == 0.0 and -1.0 <= only["score"] <= 1.0
+
+
+@pytest.fixture(scope="module")
+def photo_dir(small_catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: ANN001
+    d = tmp_path_factory.mktemp("photos")
+    write_jpeg(d / "a.jpg", photo_of(small_catalog, 2, seed=3))
+    write_jpeg(d / "b.jpg", photo_of(small_catalog, 6, seed=3))
+    return d
+
+
+def _lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_cli_json_lines_and_csv_without_duplicates(
+    tf_root: Path, photo_dir: Path, small_catalog, capsys, tmp_path: Path
+) -> None:  # noqa: ANN001
+    col = tmp_path / "collection.csv"
+    argv = ["recognize", str(photo_dir), "--root", str(tf_root), "--json", "--csv", str(col)]
+    assert run(argv) == 0
+    res = _lines(capsys.readouterr().out)
+    assert [Path(r["file"]).name for r in res] == ["a.jpg", "b.jpg"]
+    assert [r["card"]["card_id"] for r in res] == [
+        small_catalog.cards[2].card_id,
+        small_catalog.cards[6].card_id,
+    ]
+    assert all(set(r) == KEYS for r in res)
+    assert run(argv) == 0  # the same photos again: no new rows
+    rows = list(csv.DictReader(col.open()))
+    assert len(rows) == 2 and list(rows[0]) == ["card_id", "name", "set", "number", "score", "file", "time"]
+    assert {r["card_id"] for r in rows} == {small_catalog.cards[2].card_id, small_catalog.cards[6].card_id}
+    write_jpeg(tmp_path / "c.jpg", photo_of(small_catalog, 7, seed=3))
+    assert (
+        run(
+            [
+                "recognize",
+                str(tmp_path / "c.jpg"),
+                str(photo_dir),
+                "--root",
+                str(tf_root),
+                "--json",
+                "--csv",
+                str(col),
+            ]
+        )
+        == 0
+    )
+    assert len(list(csv.DictReader(col.open()))) == 3
+
+
+def test_cli_bad_files_in_a_batch(tf_root: Path, photo_dir: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "empty.jpg").write_bytes(b"")
+    (d / "text.jpg").write_text("hello")
+    (d / "gone.jpg").symlink_to(d / "missing-target.jpg")  # an unreadable entry (dangling link)
+    (d / "folder.jpg").mkdir()  # a folder with an image name is not an input
+    good = photo_dir / "a.jpg"
+    locked = d / "locked.jpg"
+    locked.write_bytes(good.read_bytes())
+    locked.chmod(0)
+    try:
+        code = run(
+            ["recognize", str(d), str(good), str(tmp_path / "nope.jpg"), "--root", str(tf_root), "--json"]
+        )
+    finally:
+        locked.chmod(0o644)
+    res = {Path(r["file"]).name: r for r in _lines(capsys.readouterr().out)}
+    assert code == 1
+    assert res["a.jpg"]["status"] == "ok"  # the batch went on
+    for name, words in (
+        ("empty.jpg", "0 bytes"),
+        ("text.jpg", "not an image"),
+        ("gone.jpg", "not found"),
+        ("nope.jpg", "no such file"),
+    ):
+        assert (
+            res[name]["status"] == "error" and name in res[name]["error"] and words in res[name]["error"]
+        ), res[name]
+    assert "folder.jpg" not in res
+    if os.geteuid() != 0:
+        assert res["locked.jpg"]["status"] == "error" and "permission denied" in res["locked.jpg"]["error"]
+
+
+def test_cli_table_output(tf_root: Path, photo_dir: Path, small_catalog, capsys, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("COLUMNS", "250")
+    assert run(["recognize", str(photo_dir / "b.jpg"), "--root", str(tf_root)]) == 0
+    out = capsys.readouterr().out
+    assert "b.jpg" in out and " ok " in out and small_catalog.cards[6].name in out
+
+
+def test_cli_without_reference_db_is_one_clear_error(tmp_path: Path, photo_dir: Path, capsys) -> None:  # noqa: ANN001
+    assert run(["recognize", str(photo_dir), "--root", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
+    assert "index build" in err and "Traceback" not in err
