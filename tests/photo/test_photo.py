@@ -38,6 +38,7 @@ def card(cat: Catalog) -> np.ndarray:
 
 
 def _rectify(photo: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    # independent of pokecard.photo.rectify on purpose: the test checks the labels, not our warp
     dst = np.array([[0, 0], [CANONICAL_W, 0], [CANONICAL_W, CANONICAL_H], [0, CANONICAL_H]], np.float32)
     M = cv2.getPerspectiveTransform(corners.astype(np.float32), dst)
     return cv2.warpPerspective(photo, M, (CANONICAL_W, CANONICAL_H))
@@ -201,3 +202,15 @@ def test_cli_photos(cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert img.shape == (CANONICAL_H, CANONICAL_W, 3)
     assert run(["photos", "--catalog", str(cat.root), "--out", str(tmp_path / "x"), "--preset", "nope"]) != 0
     assert "preset" in capsys.readouterr().err
+
+
+def test_rectify_and_contact_sheet(cat: Catalog, card: np.ndarray, tmp_path: Path) -> None:
+    from pokecard.photo import rectify
+    from pokecard.photo.sheet import contact_sheet
+
+    photo, corners = simulate_scene(card, 3, PhotoConfig.only("perspective"), size=(480, 640))
+    assert rectify(photo, corners).shape == (CANONICAL_H, CANONICAL_W, 3)
+    assert _corr(rectify(photo, corners), _canon(card)) > 0.9
+    path = contact_sheet([cat], tmp_path / "sheet.png", scenes_per_row=2, crops_per_row=4)
+    img = cv2.imread(str(path))
+    assert img is not None and img.shape[1] == 2 * 224 and img.shape[0] > 2 * 168

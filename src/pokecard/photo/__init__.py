@@ -7,7 +7,13 @@ numpy + opencv only (no torch), so the Pi and the recognizer can import it.
 from __future__ import annotations
 
 from pokecard.photo.config import EFFECTS, PhotoConfig
-from pokecard.photo.render import card_back, simulate_crop, simulate_crop_with_corners, simulate_scene
+from pokecard.photo.render import (
+    card_back,
+    rectify,
+    simulate_crop,
+    simulate_crop_with_corners,
+    simulate_scene,
+)
 from pokecard.photo.seeds import eval_seed, is_eval_seed, photo_k, train_seed
 from pokecard.photo.write import LABELS_FILE, write_photos
 
@@ -19,6 +25,7 @@ __all__ = [
     "eval_seed",
     "is_eval_seed",
     "photo_k",
+    "rectify",
     "simulate_crop",
     "simulate_crop_with_corners",
     "simulate_scene",

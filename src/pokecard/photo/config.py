@@ -41,7 +41,7 @@ class PhotoConfig:
     holo_p: float = 0.15
     sleeve_p: float = 0.25
     toploader_p: float = 0.08
-    glare_p: float = 0.25
+    glare_p: float = 0.2
     # occlusion
     finger_p: float = 0.1
     occluder_card_p: float = 0.05
@@ -59,6 +59,7 @@ class PhotoConfig:
     lowres_range: Range = (0.3, 0.6)  # downscale factor before the sensor
     noise_p: float = 0.7
     noise_sigma: Range = (2.0, 8.0)
+    sharpen_p: float = 0.5  # the phone's unsharp mask (halos at edges)
     jpeg_p: float = 0.8
     jpeg_quality: Range = (45.0, 92.0)
     # training crops (what the device sees after detection + rectification)
@@ -89,7 +90,7 @@ class PhotoConfig:
             holo_p=0.25,
             sleeve_p=0.3,
             toploader_p=0.1,
-            glare_p=0.35,
+            glare_p=0.3,
             finger_p=0.15,
             occluder_card_p=0.08,
             motion_blur_p=0.2,
@@ -105,7 +106,9 @@ class PhotoConfig:
 
     @classmethod
     def eval(cls) -> PhotoConfig:
-        return cls()
+        # the device cannot tell a card's top from its bottom before recognition: crops
+        # come upside down as often as cards lie upside down in scenes
+        return cls(crop_rotate180_p=0.1)
 
     @classmethod
     def hard(cls) -> PhotoConfig:
@@ -187,6 +190,7 @@ EFFECTS: dict[str, dict[str, Any]] = {
     "defocus": {"defocus_p": 1.0},
     "lowres": {"lowres_p": 1.0},
     "noise": {"noise_p": 1.0},
+    "sharpen": {"sharpen_p": 1.0},
     "jpeg": {"jpeg_p": 1.0},
     "crop_jitter": {"crop_jitter": 0.04},
     "crop_rotate180": {"crop_rotate180_p": 1.0},

@@ -19,6 +19,7 @@ error), optionally upside down: exactly the device's preprocessing path.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 
@@ -72,15 +73,18 @@ def _check_image(card: np.ndarray) -> np.ndarray:
     return card[..., :3]
 
 
+@functools.lru_cache(maxsize=256)
 def rounded_mask(h: int, w: int, radius_frac: float = CORNER_RADIUS) -> np.ndarray:
-    """float32 [h, w] in [0, 1]: 1 inside a card with rounded corners (antialiased)."""
+    """float32 [h, w] in [0, 1]: 1 inside a card with rounded corners (antialiased). Cached: do not modify."""
     m = np.zeros((h * 2, w * 2), np.uint8)
     r = max(1, int(round(radius_frac * w * 2)))
     cv2.rectangle(m, (r, 0), (w * 2 - 1 - r, h * 2 - 1), 255, -1)
     cv2.rectangle(m, (0, r), (w * 2 - 1, h * 2 - 1 - r), 255, -1)
     for cx, cy in ((r, r), (w * 2 - 1 - r, r), (r, h * 2 - 1 - r), (w * 2 - 1 - r, h * 2 - 1 - r)):
         cv2.circle(m, (cx, cy), r, 255, -1, cv2.LINE_AA)
-    return cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    out = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    out.setflags(write=False)
+    return out
 
 
 # ------------------------------------------------------------------------- card surface
@@ -89,13 +93,13 @@ def _print_shift(img: np.ndarray, rng: np.random.Generator, strength: float) -> 
     s = strength
     gain = 1 + rng.normal(0, 0.05 * s, 3)
     gamma = np.exp(rng.normal(0, 0.12 * s, 3))
-    sat = np.float32(1 + rng.uniform(-0.25, 0.1) * s)
+    sat = np.float32(1 + rng.uniform(-0.2, 0.2) * s)
     black = rng.uniform(0, 18) * s
     # per-channel tone curve as a lookup table (cheap at any resolution)
     x = np.linspace(0, 1, 256)[:, None]
-    lut = np.clip(black + np.clip(x**gamma * gain, 0, 1) * (255 - black), 0, 255).astype(np.float32)
-    idx = np.clip(img, 0, 255).astype(np.uint8)
-    out = np.stack([lut[idx[..., c], c] for c in range(3)], -1)
+    lut = np.clip(black + np.clip(x**gamma * gain, 0, 1) * (255 - black) + 0.5, 0, 255).astype(np.uint8)
+    idx = img if img.dtype == np.uint8 else np.clip(img, 0, 255).astype(np.uint8)
+    out = cv2.LUT(idx, lut.reshape(256, 1, 3)).astype(np.float32)
     grey = out.mean(axis=2, keepdims=True)
     return grey + (out - grey) * sat
 
@@ -175,6 +179,13 @@ def _make_pose(
     pts = pose.project(_card_plane_rect(0.03, 0.03))
     lo, hi = pts.min(0), pts.max(0)
     size = hi - lo
+    over = float(np.max(size / (0.96 * np.array([W, H]))))
+    if center_frac is None and over > 1:
+        # keep the whole card in the frame (scene photos promise four visible corners)
+        pose.dist *= over * 1.01
+        pts = pose.project(_card_plane_rect(0.03, 0.03))
+        lo, hi = pts.min(0), pts.max(0)
+        size = hi - lo
     if center_frac is not None:
         c = np.array([W * center_frac[0], H * center_frac[1]]) - (lo + hi) / 2
     else:
@@ -188,7 +199,7 @@ def _make_pose(
 def _paste(
     dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, quad: np.ndarray, interp: int = cv2.INTER_LINEAR
 ) -> None:
-    """Warp ``src`` (float RGB) with ``alpha`` (float [h, w]) onto ``dst`` so its corners land on ``quad``."""
+    """Warp ``src`` (uint8 or float RGB) with ``alpha`` (float [h, w]) onto ``dst`` so its corners land on ``quad``."""
     H, W = dst.shape[:2]
     h, w = src.shape[:2]
     x0, y0 = np.floor(quad.min(0)).astype(int) - 1
@@ -369,7 +380,7 @@ def _place_other(
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
     quad = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]]) @ rot.T + c
     small = _resize_to(img, int(max(16, h)))
-    _paste(dst, small.astype(np.float32), rounded_mask(*small.shape[:2]), quad.astype(np.float32))
+    _paste(dst, small, rounded_mask(*small.shape[:2]), quad.astype(np.float32))
 
 
 def _resize_to(img: np.ndarray, height: int) -> np.ndarray:
@@ -382,7 +393,8 @@ def _resize_to(img: np.ndarray, height: int) -> np.ndarray:
 
 
 def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h: float) -> None:
-    """A thumb holding the card: enters from outside across one edge, with nail, creases, shadow."""
+    """A thumb holding the card: crosses one edge, widens into the hand leaving the frame; nail,
+    creases, rounded shading, contact shadow."""
     k = int(rng.integers(4))
     a, b = quad[k], quad[(k + 1) % 4]
     centre = quad.mean(0)
@@ -393,17 +405,33 @@ def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h:
     outward /= np.linalg.norm(outward) + 1e-6
     width = card_h * rng.uniform(0.17, 0.26)
     tip = p_edge - outward * card_h * rng.uniform(0.04, 0.16)
-    base = tip + outward * card_h * 2.0
+    side = np.array([-outward[1], outward[0]])
     H, W = dst.shape[:2]
+    # the thumb widens into the hand, which leaves the frame (one side of it more: the palm)
+    joint = tip + outward * card_h * rng.uniform(0.35, 0.55)
+    reach = float(H + W)
+    far = joint + outward * reach
+    grow = sorted([rng.uniform(0.05, 0.15), rng.uniform(0.4, 0.7)])[:: 1 if rng.random() < 0.5 else -1]
+    poly = np.array(
+        [
+            tip + side * width / 2,
+            joint + side * width / 2,
+            far + side * (width / 2 + reach * grow[0]),
+            far - side * (width / 2 + reach * grow[1]),
+            joint - side * width / 2,
+            tip - side * width / 2,
+        ]
+    )
     pad = int(width) + 4
-    pts = np.array([tip, base])
-    x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - pad, 0)
-    x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + pad, [W, H])
+    x0, y0 = np.maximum(np.floor(np.minimum(tip, joint)).astype(int) - pad - int(card_h), 0)
+    x1, y1 = np.minimum(np.ceil(np.maximum(tip, joint)).astype(int) + pad + int(card_h), [W, H])
+    lo, hi = poly.min(0), poly.max(0)
+    x0, y0 = min(x0, max(int(lo[0]), 0)), min(y0, max(int(lo[1]), 0))
+    x1, y1 = max(x1, min(int(hi[0]) + 1, W)), max(y1, min(int(hi[1]) + 1, H))
     if x1 <= x0 or y1 <= y0:
         return
     o = np.array([x0, y0], np.float64)
     t = tuple(np.round(tip - o).astype(int))
-    bs = tuple(np.round(base - o).astype(int))
     h, w = y1 - y0, x1 - x0
     skin = np.array(
         [(224, 172, 140), (198, 134, 96), (141, 85, 54), (236, 190, 160), (176, 120, 90)][
@@ -412,13 +440,17 @@ def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h:
         np.float32,
     ) * np.float32(rng.uniform(0.9, 1.08))
     m = np.zeros((h, w), np.float32)
-    cv2.line(m, t, bs, 1.0, max(2, int(width)), cv2.LINE_AA)
+    cv2.fillPoly(m, [np.round((poly - o) * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
     cv2.circle(m, t, max(1, int(width / 2)), 1.0, -1, cv2.LINE_AA)
-    # shading across the finger: a distance transform gives the rounded profile
+    ang = math.degrees(math.atan2(outward[1], outward[0]))
+    # shading: a distance transform gives the rounded profile of thumb and palm edges, and
+    # the hand darkens away from the light falling on the tip
     dist = cv2.distanceTransform((m > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
     prof = np.clip(dist / (width / 2 + 1e-6), 0, 1) ** 0.5
-    col = skin * (0.62 + 0.45 * prof[..., None])
-    side = np.array([-outward[1], outward[0]])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    along = ((xx - t[0]) * outward[0] + (yy - t[1]) * outward[1]) / (card_h + 1e-6)
+    fall = 1 - 0.3 * np.clip(along, 0, 1)
+    col = skin * ((0.62 + 0.45 * prof) * fall)[..., None]
     for d in (1.15, 1.35):  # knuckle creases
         c = tip - o + outward * width * d
         p1 = tuple(np.round(c + side * width * 0.35).astype(int))
@@ -426,15 +458,16 @@ def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h:
         cv2.line(col, p1, p2, (skin * 0.6).tolist(), max(1, int(width / 30)), cv2.LINE_AA)
     nail = np.zeros((h, w), np.float32)
     nail_c = tuple(np.round(tip - o + outward * width * 0.42).astype(int))
-    ang = math.degrees(math.atan2(outward[1], outward[0]))
     cv2.ellipse(nail, nail_c, (int(width * 0.36), int(width * 0.3)), ang, 0, 360, 1.0, -1, cv2.LINE_AA)
     nail = cv2.GaussianBlur(nail, (0, 0), max(0.8, width / 30))[..., None] * 0.5
     col = col * (1 - nail) + (skin * 0.75 + 55) * nail
     region = dst[y0:y1, x0:x1]
     # soft contact shadow first, then the finger
-    sh = cv2.GaussianBlur(m, (0, 0), max(1.0, width / 6))
-    sh = np.roll(sh, (int(width * 0.08), int(width * 0.08)), axis=(0, 1))[..., None] * 0.35
-    region *= 1 - sh
+    blurred = cv2.GaussianBlur(m, (0, 0), max(1.0, width / 6))
+    d = max(1, int(width * 0.08))
+    sh = np.zeros_like(blurred)
+    sh[d:, d:] = blurred[:-d, :-d]  # shifted, not wrapped around
+    region *= 1 - sh[..., None] * 0.35
     m = cv2.GaussianBlur(m, (3, 3), 0)[..., None]
     region *= 1 - m
     region += col * m
@@ -456,11 +489,12 @@ def _glare(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, strength
     for _ in range(int(rng.integers(1, 3))):
         ang = rng.uniform(0, math.pi)
         t = xx * math.cos(ang) + yy * math.sin(ang)
-        c = rng.uniform(t.min(), t.max())
-        width = rng.uniform(0.05, 0.2) * max(h, w)
+        lo, hi = float(t.min()), float(t.max())
+        c = rng.uniform(lo + 0.2 * (hi - lo), hi - 0.2 * (hi - lo))  # the band crosses the card
+        width = rng.uniform(0.04, 0.14) * max(h, w)
         light += np.exp(-(((t - c) / width) ** 2)) * rng.uniform(0.6, 1.0)
-    if rng.random() < 0.5:  # a point light source reflection (lamp)
-        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.05, 0.2) * max(h, w)
+    if rng.random() < 0.4:  # a point light source reflection (lamp)
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.04, 0.14) * max(h, w)
         light += np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)) * rng.uniform(0.7, 1.3)
     a = np.clip(light * strength, 0, 1) * mask
     region = dst[y0:y1, x0:x1]
@@ -551,6 +585,12 @@ def _optics_and_sensor(
         chroma = r.standard_normal((H // 2 + 1, W // 2 + 1, 3), dtype=np.float32)
         f += cv2.resize(chroma, (W, H), interpolation=cv2.INTER_LINEAR) * (sigma * 0.5)
         img = np.clip(f, 0, 255).astype(np.uint8)
+    r = rngs["sharpen"]
+    if _on(r, cfg.sharpen_p):
+        # the phone's ISP sharpens after demosaicing/denoising: unsharp mask, with halos
+        amount = np.float32(r.uniform(0.3, 1.2))
+        soft = cv2.GaussianBlur(img, (0, 0), r.uniform(0.8, 2.0) * max(px_scale, 0.5))
+        img = cv2.addWeighted(img, float(1 + amount), soft, float(-amount), 0)
     r = rngs["jpeg"]
     if _on(r, cfg.jpeg_p):
         q = int(round(_u(r, cfg.jpeg_quality)))
@@ -579,13 +619,13 @@ def _render(
 
     # card surface at about its size in the photo (effects at that resolution, cheap warps)
     tex_h = int(np.clip(proj_h * 1.25, 48, card.shape[0]))
-    tex = _resize_to(card, tex_h).astype(np.float32)
+    tex: np.ndarray = _resize_to(card, tex_h)  # uint8 until an effect needs float
     r = rngs["print_shift"]
     if _on(r, cfg.print_shift_p):
         tex = _print_shift(tex, r, cfg.print_shift)
     r = rngs["holo"]
     if _on(r, cfg.holo_p):
-        tex = _holo(tex, r)
+        tex = _holo(tex.astype(np.float32), r)
 
     # background
     r = rngs["background"]
@@ -713,3 +753,13 @@ def simulate_crop_with_corners(
 def simulate_crop(card: np.ndarray, seed: int, config: PhotoConfig | None = None) -> np.ndarray:
     """uint8 RGB [352, 252, 3]: the card as the device sees it after detection and rectification."""
     return simulate_crop_with_corners(card, seed, config)[0]
+
+
+def rectify(
+    photo: np.ndarray, corners: np.ndarray, size_hw: tuple[int, int] = (CANONICAL_H, CANONICAL_W)
+) -> np.ndarray:
+    """Warp the quadrilateral ``corners`` (TL, TR, BR, BL in photo pixels) to an upright card image."""
+    h, w = size_hw
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    M = cv2.getPerspectiveTransform(np.asarray(corners, np.float32).reshape(4, 2), dst)
+    return cv2.warpPerspective(photo, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
