@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pokecard.photo.config import EFFECTS, PhotoConfig
 from pokecard.photo.render import (
+    SIMULATOR_VERSION,
     card_back,
     rectify,
     simulate_crop,
@@ -20,6 +21,7 @@ from pokecard.photo.write import LABELS_FILE, write_photos
 __all__ = [
     "EFFECTS",
     "LABELS_FILE",
+    "SIMULATOR_VERSION",
     "PhotoConfig",
     "card_back",
     "eval_seed",

@@ -29,6 +29,9 @@ import numpy as np
 from pokecard.card import CANONICAL_H, CANONICAL_W, CARD_ASPECT
 from pokecard.photo.config import PhotoConfig
 
+# Bumped whenever the same (card, seed, config) gives different pixels: caches of simulated
+# photos (training pools, shards) include it in their key.
+SIMULATOR_VERSION = "photo-2"
 CORNER_RADIUS = 3.0 / 63.0
 CROP_RENDER_MAX = 380.0  # px: crops render the card at most this tall (the crop is 352)  # real card corners: 3 mm radius on a 63 mm wide card
 
@@ -60,6 +63,11 @@ def _u(rng: np.random.Generator, r: tuple[float, float]) -> float:
     return float(rng.uniform(r[0], r[1])) if r[1] > r[0] else float(r[0])
 
 
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Open (broadcastable) float32 pixel grids: yy [h, 1], xx [1, w]; cheaper than np.mgrid."""
+    return np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
+
+
 def _lowfreq(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
     small = rng.random((max(2, cells * h // max(h, w)), max(2, cells * w // max(h, w)))).astype(np.float32)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
@@ -75,14 +83,14 @@ def _check_image(card: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def rounded_mask(h: int, w: int, radius_frac: float = CORNER_RADIUS) -> np.ndarray:
-    """float32 [h, w] in [0, 1]: 1 inside a card with rounded corners (antialiased). Cached: do not modify."""
+    """uint8 [h, w] alpha, 255 inside a card with rounded corners (antialiased). Cached, read-only."""
     m = np.zeros((h * 2, w * 2), np.uint8)
     r = max(1, int(round(radius_frac * w * 2)))
     cv2.rectangle(m, (r, 0), (w * 2 - 1 - r, h * 2 - 1), 255, -1)
     cv2.rectangle(m, (0, r), (w * 2 - 1, h * 2 - 1 - r), 255, -1)
     for cx, cy in ((r, r), (w * 2 - 1 - r, r), (r, h * 2 - 1 - r), (w * 2 - 1 - r, h * 2 - 1 - r)):
         cv2.circle(m, (cx, cy), r, 255, -1, cv2.LINE_AA)
-    out = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    out = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA)
     out.setflags(write=False)
     return out
 
@@ -108,7 +116,7 @@ def _holo(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Foil: rainbow interference colours that sweep across the art window (or the whole card)."""
     h, w = img.shape[:2]
     ang = rng.uniform(0, math.pi)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = _grid(h, w)
     t = (xx * math.cos(ang) + yy * math.sin(ang)) / max(h, w)
     freq, phase = rng.uniform(3, 9), rng.uniform(0, 2 * math.pi)
     rainbow = np.stack([np.sin(2 * math.pi * (freq * t + k / 3) + phase) for k in range(3)], -1)
@@ -199,7 +207,8 @@ def _make_pose(
 def _paste(
     dst: np.ndarray, src: np.ndarray, alpha: np.ndarray, quad: np.ndarray, interp: int = cv2.INTER_LINEAR
 ) -> None:
-    """Warp ``src`` (uint8 or float RGB) with ``alpha`` (float [h, w]) onto ``dst`` so its corners land on ``quad``."""
+    """Warp ``src`` (uint8 or float RGB) with ``alpha`` (uint8 0-255 or float 0-1, [h, w]) onto the
+    float image ``dst`` so that its corners land on ``quad``."""
     H, W = dst.shape[:2]
     h, w = src.shape[:2]
     x0, y0 = np.floor(quad.min(0)).astype(int) - 1
@@ -210,14 +219,28 @@ def _paste(
     srcq = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     M = cv2.getPerspectiveTransform(srcq, (quad - np.array([x0, y0])).astype(np.float32))
     # warping 8-bit RGBA is several times faster than float; the blend is done in float
-    rgba = np.empty((h, w, 4), np.uint8)
-    rgba[..., :3] = np.clip(src, 0, 255) if src.dtype != np.uint8 else src
-    rgba[..., 3] = np.clip(alpha * 255.0 + 0.5, 0, 255)
+    rgb = src if src.dtype == np.uint8 else np.clip(src, 0, 255).astype(np.uint8)
+    a8 = alpha if alpha.dtype == np.uint8 else np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgba = cv2.merge([*cv2.split(rgb), a8])
     out = cv2.warpPerspective(rgba, M, (x1 - x0, y1 - y0), flags=interp, borderMode=cv2.BORDER_CONSTANT)
-    a = out[..., 3:4].astype(np.float32) * np.float32(1 / 255.0)
+    a = out[..., 3].astype(np.float32) * np.float32(1 / 255.0)
+    _blend(dst, y0, y1, x0, x1, out[..., :3].astype(np.float32), a)
+
+
+def _soft(m: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur; a wide one is done on a downscaled copy (same look, a fraction of the cost)."""
+    if sigma < 4:
+        return cv2.GaussianBlur(m, (0, 0), sigma)
+    f = sigma / 2
+    h, w = m.shape[:2]
+    small = cv2.resize(m, (max(2, int(w / f)), max(2, int(h / f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(small, (0, 0), 2.0), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _blend(dst: np.ndarray, y0: int, y1: int, x0: int, x1: int, src: np.ndarray, a: np.ndarray) -> None:
+    """dst[y0:y1, x0:x1] = src * a + dst * (1 - a), in one OpenCV pass (``a`` float32 [h, w])."""
     region = dst[y0:y1, x0:x1]
-    region *= 1 - a
-    region += out[..., :3] * a
+    dst[y0:y1, x0:x1] = cv2.blendLinear(src, np.ascontiguousarray(region), a, 1 - a)
 
 
 def _fill_quad(dst: np.ndarray, quad: np.ndarray, color: np.ndarray, alpha: float, blur: float = 0) -> None:
@@ -232,11 +255,11 @@ def _fill_quad(dst: np.ndarray, quad: np.ndarray, color: np.ndarray, alpha: floa
     m = np.zeros((y1 - y0, x1 - x0), np.float32)
     cv2.fillConvexPoly(m, np.round((quad - [x0, y0]) * 4).astype(np.int32), 1.0, cv2.LINE_AA, shift=2)
     if blur > 0:
-        m = cv2.GaussianBlur(m, (0, 0), blur / 2)
-    m = (m * np.float32(alpha))[..., None]
-    region = dst[y0:y1, x0:x1]
-    region *= 1 - m
-    region += color.astype(np.float32) * m
+        m = _soft(m, blur / 2)
+    m *= np.float32(alpha)
+    fill = np.empty((y1 - y0, x1 - x0, 3), np.float32)
+    fill[:] = color.astype(np.float32)
+    _blend(dst, y0, y1, x0, x1, fill, m)
 
 
 _SURFACES = {
@@ -431,7 +454,6 @@ def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h:
     if x1 <= x0 or y1 <= y0:
         return
     o = np.array([x0, y0], np.float64)
-    t = tuple(np.round(tip - o).astype(int))
     h, w = y1 - y0, x1 - x0
     skin = np.array(
         [(224, 172, 140), (198, 134, 96), (141, 85, 54), (236, 190, 160), (176, 120, 90)][
@@ -439,38 +461,48 @@ def _finger(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, card_h:
         ],
         np.float32,
     ) * np.float32(rng.uniform(0.9, 1.08))
-    m = np.zeros((h, w), np.float32)
-    cv2.fillPoly(m, [np.round((poly - o) * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
-    cv2.circle(m, t, max(1, int(width / 2)), 1.0, -1, cv2.LINE_AA)
+    # The hand is smooth: draw it at half resolution when it is large, then upsample.
+    sc = 0.5 if h * w > 60_000 else 1.0
+    hs, ws = max(2, int(round(h * sc))), max(2, int(round(w * sc)))
+    wd, ch_ = width * sc, card_h * sc
+    ts = (tip - o) * sc
+    t = tuple(np.round(ts).astype(int))
+    m = np.zeros((hs, ws), np.float32)
+    cv2.fillPoly(m, [np.round((poly - o) * sc * 4).astype(np.int32)], 1.0, cv2.LINE_AA, shift=2)
+    cv2.circle(m, t, max(1, int(wd / 2)), 1.0, -1, cv2.LINE_AA)
     ang = math.degrees(math.atan2(outward[1], outward[0]))
     # shading: a distance transform gives the rounded profile of thumb and palm edges, and
     # the hand darkens away from the light falling on the tip
     dist = cv2.distanceTransform((m > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-    prof = np.clip(dist / (width / 2 + 1e-6), 0, 1) ** 0.5
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    along = ((xx - t[0]) * outward[0] + (yy - t[1]) * outward[1]) / (card_h + 1e-6)
+    prof = np.clip(dist / (wd / 2 + 1e-6), 0, 1) ** 0.5
+    yy, xx = _grid(hs, ws)
+    along = ((xx - ts[0]) * outward[0] + (yy - ts[1]) * outward[1]) / (ch_ + 1e-6)
     fall = 1 - 0.3 * np.clip(along, 0, 1)
     col = skin * ((0.62 + 0.45 * prof) * fall)[..., None]
     for d in (1.15, 1.35):  # knuckle creases
-        c = tip - o + outward * width * d
-        p1 = tuple(np.round(c + side * width * 0.35).astype(int))
-        p2 = tuple(np.round(c - side * width * 0.35).astype(int))
-        cv2.line(col, p1, p2, (skin * 0.6).tolist(), max(1, int(width / 30)), cv2.LINE_AA)
-    nail = np.zeros((h, w), np.float32)
-    nail_c = tuple(np.round(tip - o + outward * width * 0.42).astype(int))
-    cv2.ellipse(nail, nail_c, (int(width * 0.36), int(width * 0.3)), ang, 0, 360, 1.0, -1, cv2.LINE_AA)
-    nail = cv2.GaussianBlur(nail, (0, 0), max(0.8, width / 30))[..., None] * 0.5
+        c = ts + outward * wd * d
+        p1 = tuple(np.round(c + side * wd * 0.35).astype(int))
+        p2 = tuple(np.round(c - side * wd * 0.35).astype(int))
+        cv2.line(col, p1, p2, (skin * 0.6).tolist(), max(1, int(wd / 30)), cv2.LINE_AA)
+    nail = np.zeros((hs, ws), np.float32)
+    nail_c = tuple(np.round(ts + outward * wd * 0.42).astype(int))
+    cv2.ellipse(nail, nail_c, (int(wd * 0.36), int(wd * 0.3)), ang, 0, 360, 1.0, -1, cv2.LINE_AA)
+    nail = cv2.GaussianBlur(nail, (0, 0), max(0.8, wd / 30))[..., None] * 0.5
     col = col * (1 - nail) + (skin * 0.75 + 55) * nail
-    region = dst[y0:y1, x0:x1]
-    # soft contact shadow first, then the finger
-    blurred = cv2.GaussianBlur(m, (0, 0), max(1.0, width / 6))
-    d = max(1, int(width * 0.08))
+    # soft contact shadow, shifted (not wrapped around)
+    blurred = cv2.GaussianBlur(m, (0, 0), max(1.0, wd / 6))
+    d = max(1, int(wd * 0.08))
     sh = np.zeros_like(blurred)
-    sh[d:, d:] = blurred[:-d, :-d]  # shifted, not wrapped around
-    region *= 1 - sh[..., None] * 0.35
-    m = cv2.GaussianBlur(m, (3, 3), 0)[..., None]
-    region *= 1 - m
-    region += col * m
+    sh[d:, d:] = blurred[:-d, :-d]
+    if sc != 1.0:
+        col = cv2.resize(col, (w, h), interpolation=cv2.INTER_LINEAR)
+        m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
+        sh = cv2.resize(sh, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        m = cv2.GaussianBlur(m, (3, 3), 0)
+    region = dst[y0:y1, x0:x1]
+    region *= (1 - sh * 0.35)[..., None]
+    _blend(dst, y0, y1, x0, x1, col.astype(np.float32), m)
 
 
 def _glare(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, strength: float) -> None:
@@ -484,7 +516,7 @@ def _glare(dst: np.ndarray, rng: np.random.Generator, quad: np.ndarray, strength
     h, w = y1 - y0, x1 - x0
     mask = np.zeros((h, w), np.float32)
     cv2.fillConvexPoly(mask, np.round((quad - [x0, y0]) * 4).astype(np.int32), 1.0, cv2.LINE_AA, shift=2)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = _grid(h, w)
     light = np.zeros((h, w), np.float32)
     for _ in range(int(rng.integers(1, 3))):
         ang = rng.uniform(0, math.pi)
@@ -554,6 +586,37 @@ def _disk_kernel(r: float) -> np.ndarray:
     return k / k.sum()
 
 
+_BANK = 1024
+_NOISE_BANK: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _noise_fields(rng: np.random.Generator, H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit Gaussian noise [H, W] and half-resolution chroma noise [H/2+1, W/2+1, 3].
+
+    Drawn as random windows (and flips) of a fixed bank generated once per process: ten
+    times cheaper than fresh normals, and still seeded by the photo's stream.
+    """
+    global _NOISE_BANK
+    if H > _BANK or W > _BANK:
+        return (
+            rng.standard_normal((H, W), dtype=np.float32),
+            rng.standard_normal((H // 2 + 1, W // 2 + 1, 3), dtype=np.float32),
+        )
+    if _NOISE_BANK is None:
+        g = np.random.default_rng(20261127)
+        _NOISE_BANK = (
+            g.standard_normal((_BANK, _BANK), dtype=np.float32),
+            g.standard_normal((_BANK // 2 + 1, _BANK // 2 + 1, 3), dtype=np.float32),
+        )
+    luma, chroma = _NOISE_BANK
+    y, x = int(rng.integers(0, _BANK - H + 1)), int(rng.integers(0, _BANK - W + 1))
+    sy, sx = (1 if rng.random() < 0.5 else -1), (1 if rng.random() < 0.5 else -1)
+    ln = luma[y : y + H, x : x + W][::sy, ::sx]
+    ch, cw = H // 2 + 1, W // 2 + 1
+    cy, cx = int(rng.integers(0, chroma.shape[0] - ch + 1)), int(rng.integers(0, chroma.shape[1] - cw + 1))
+    return ln, chroma[cy : cy + ch, cx : cx + cw]
+
+
 def _optics_and_sensor(
     img: np.ndarray, rngs: _Rngs, cfg: PhotoConfig, px_scale: float, noise_scale: float = 1.0
 ) -> np.ndarray:
@@ -580,10 +643,10 @@ def _optics_and_sensor(
         H, W = img.shape[:2]
         f = img.astype(np.float32)
         # shot noise grows with brightness; chroma noise is blotchy (demosaicing)
-        lum = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)[..., None] * np.float32(1 / 255.0)
-        f += r.standard_normal((H, W, 1), dtype=np.float32) * (sigma * (0.5 + lum))
-        chroma = r.standard_normal((H // 2 + 1, W // 2 + 1, 3), dtype=np.float32)
-        f += cv2.resize(chroma, (W, H), interpolation=cv2.INTER_LINEAR) * (sigma * 0.5)
+        lum = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1 / 255.0)
+        luma_n, chroma_n = _noise_fields(r, H, W)
+        f += (luma_n * (sigma * (0.5 + lum)))[..., None]
+        f += cv2.resize(chroma_n, (W, H), interpolation=cv2.INTER_LINEAR) * (sigma * 0.5)
         img = np.clip(f, 0, 255).astype(np.uint8)
     r = rngs["sharpen"]
     if _on(r, cfg.sharpen_p):
