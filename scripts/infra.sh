@@ -29,7 +29,7 @@ ensure_checkov() {
 run_checkov() {
   ensure_checkov
   # --skip-download: no Prisma/Bridgecrew guideline service is reachable (nor wanted) here.
-  # Skips are inline only (#checkov:skip=ID:reason), so this command has no --skip-check.
+  # Skips are inline only (#checkov:skip=ID:reason); this command never adds a skip list.
   "$CHECKOV_VENV/bin/checkov" --directory infra --framework terraform --skip-download \
     --quiet --compact --download-external-modules false "$@"
 }

@@ -189,8 +189,11 @@ def apply_local(
     outputs_path: Path | None = None,
     pid_file: Path | None = None,
     plugin_dir: Path | None = None,
+    extra_vars: Mapping[str, str] | None = None,
 ) -> ApplyResult:
-    """Start (or reuse) the emulator, apply envs/local to it and write the outputs file."""
+    """Start (or reuse) the emulator, apply envs/local to it and write the outputs file.
+
+    ``extra_vars`` are passed as ``-var name=value`` (tests use them; ``make infra`` does not)."""
     from pokecard.aws import emulator
 
     repo = (repo or Path.cwd()).resolve()
@@ -206,7 +209,8 @@ def apply_local(
         _drop_state(env_dir)
     tf = Terraform(env_dir, data_dir=data_dir, plugin_dir=plugin_dir or find_plugin_dir())
     tf.init()
-    tf.run(["apply", "-input=false", "-auto-approve", f"-var=endpoint_url={emu.url}"])
+    var_args = [f"-var={k}={v}" for k, v in {"endpoint_url": emu.url, **(extra_vars or {})}.items()]
+    tf.run(["apply", "-input=false", "-auto-approve", *var_args])
     out = write_outputs(tf.outputs(), outputs_path or repo / OUTPUTS_DIR / "local.json")
     return ApplyResult("local", True, out, emu.url)
 
@@ -241,7 +245,12 @@ def apply_prod(
     tf = Terraform(env_dir, data_dir=data_dir, plugin_dir=plugin_dir or find_plugin_dir())
     tf.init(backend_config=backend_config)
     plan = env_dir / PLAN_FILE
-    proc = tf.run(["plan", "-input=false", "-detailed-exitcode", f"-out={plan.name}"], ok_codes=(0, 2))
+    # Captured: the saved plan is shown once, by `terraform show`, below.
+    proc = tf.run(
+        ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan.name}"],
+        capture=True,
+        ok_codes=(0, 2),
+    )
     outputs_path = outputs_path or repo / OUTPUTS_DIR / "prod.json"
     if proc.returncode == 0:
         log.info("prod: no changes")

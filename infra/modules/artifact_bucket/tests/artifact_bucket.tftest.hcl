@@ -50,15 +50,6 @@ run "defaults_lock_the_bucket_down" {
     condition     = length(aws_s3_bucket_logging.this) == 0
     error_message = "Access logging must be off without access_log_bucket."
   }
-}
-
-run "lifecycle_rules" {
-  command = apply
-
-  variables {
-    prevent_destroy = false
-  }
-
   assert {
     condition = anytrue([
       for r in aws_s3_bucket_lifecycle_configuration.this.rule :
@@ -85,15 +76,6 @@ run "lifecycle_rules" {
     ])
     error_message = "Incomplete multipart uploads must be aborted after 7 days."
   }
-}
-
-run "policy_denies_insecure_transport" {
-  command = apply
-
-  variables {
-    prevent_destroy = false
-  }
-
   assert {
     condition = anytrue([
       for s in jsondecode(one(aws_s3_bucket_policy.this).policy).Statement :

@@ -17,7 +17,7 @@ variables {
   model_package_group_arn = "arn:aws:sagemaker:us-east-2:123456789012:model-package-group/pokemon-card-recognition-models"
 }
 
-run "trust_is_sagemaker_with_source_account" {
+run "default_policy_is_least_privilege" {
   command = apply
 
   assert {
@@ -28,11 +28,6 @@ run "trust_is_sagemaker_with_source_account" {
     ])
     error_message = "Only sagemaker.amazonaws.com may assume the role, and only for this account (aws:SourceAccount)."
   }
-}
-
-run "no_wildcard_actions_and_star_resource_only_where_aws_requires_it" {
-  command = apply
-
   assert {
     condition = alltrue(flatten([
       for s in jsondecode(aws_iam_policy.this.policy).Statement : [for a in s.Action : !strcontains(a, "*")]
@@ -55,11 +50,6 @@ run "no_wildcard_actions_and_star_resource_only_where_aws_requires_it" {
     condition     = aws_iam_role_policy_attachment.this.policy_arn == aws_iam_policy.this.arn && aws_iam_role_policy_attachment.this.role == aws_iam_role.this.name
     error_message = "Exactly the project's own policy is attached (no AWS *FullAccess policies)."
   }
-}
-
-run "s3_is_scoped_to_the_project_prefix" {
-  command = apply
-
   assert {
     condition = anytrue([
       for s in jsondecode(aws_iam_policy.this.policy).Statement :
@@ -86,11 +76,6 @@ run "s3_is_scoped_to_the_project_prefix" {
     condition     = contains(flatten([for s in jsondecode(aws_iam_policy.this.policy).Statement : s.Action]), "s3:DeleteObject")
     error_message = "By default the role may delete (versioned, recoverable) objects under the prefix."
   }
-}
-
-run "logs_metrics_ecr_and_registry_are_scoped" {
-  command = apply
-
   assert {
     condition = alltrue([
       for s in jsondecode(aws_iam_policy.this.policy).Statement :
