@@ -235,3 +235,25 @@ def test_cli_synth_build_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     rc = run(["catalog", "build", "--source", str(out), "--root", str(tmp_path / "r2")])
     err = capsys.readouterr().err
     assert rc != 0 and "syn-002.jpg" in err and "missing" in err and "Traceback" not in err
+
+
+@pytest.mark.integration
+def test_build_into_s3_and_load_processed(synth: Catalog, s3_bucket: str, tmp_path: Path) -> None:
+    """The same build writes an S3 root (moto server over HTTP); readers pull verified crops."""
+    import os
+
+    from pokecard.store import S3Store
+
+    st = S3Store(
+        s3_bucket,
+        "project/pokemon-card-recognition/",
+        region="us-east-2",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+    )
+    rep = build_catalog(synth.root, st)
+    assert len(rep.processed) == len(synth.cards)
+    assert st.exists(layout.PROCESSED_INDEX) and st.exists(layout.CATALOG_METADATA)
+    assert build_catalog(synth.root, st).processed == []
+    cat = load_processed(st, cache_dir=tmp_path / "cache")
+    assert [c.card_id for c in cat.cards] == [c.card_id for c in synth.cards]
+    assert cat.load_image(cat.cards[0]).shape == (*CANONICAL_HW, 3)

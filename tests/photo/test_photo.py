@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pokecard.card import CANONICAL_H, CANONICAL_W
 from pokecard.catalog import Catalog, synth_catalog
@@ -214,3 +216,16 @@ def test_rectify_and_contact_sheet(cat: Catalog, card: np.ndarray, tmp_path: Pat
     path = contact_sheet([cat], tmp_path / "sheet.png", scenes_per_row=2, crops_per_row=4)
     img = cv2.imread(str(path))
     assert img is not None and img.shape[1] == 2 * 224 and img.shape[0] > 2 * 168
+
+
+@given(
+    i=st.integers(0, 2**30 - 1),
+    k=st.integers(0, 2**32 - 1),
+    j=st.integers(0, 2**30 - 1),
+    m=st.integers(0, 2**32 - 1),
+)
+def test_train_and_eval_seeds_never_meet(i: int, k: int, j: int, m: int) -> None:
+    assert train_seed(i, k) != eval_seed(j, m)
+    assert not is_eval_seed(train_seed(i, k)) and is_eval_seed(eval_seed(j, m))
+    # and each is one-to-one
+    assert (train_seed(i, k) == train_seed(j, m)) == ((i, k) == (j, m))
