@@ -49,12 +49,16 @@ def _job(args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
         pick = [others[i] for i in rng.permutation(len(others))[:3]] if others else []
         distractors = [_cached(p) for p in pick]
         img, corners = simulate_scene(card, seed, cfg, size=size, distractors=distractors)
-        label = {"card_id": card_dict["card_id"], "corners": corners.round(2).tolist(), "seed": seed}
+        label = {
+            "card_id": card_dict["card_id"],
+            "corners": corners.astype(np.float64).round(2).tolist(),
+            "seed": seed,
+        }
     else:
         img, corners, flipped = simulate_crop_with_corners(card, seed, cfg)
         label = {
             "card_id": card_dict["card_id"],
-            "corners": corners.round(2).tolist(),
+            "corners": corners.astype(np.float64).round(2).tolist(),
             "seed": seed,
             "rotated180": flipped,
         }
