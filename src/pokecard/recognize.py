@@ -281,34 +281,37 @@ CALIBRATION_SEED_BASE = (
 )  # inside the training range of pokecard.photo.seeds, but never used by a trainer
 
 
-def choose_threshold(
-    in_scores: np.ndarray, in_correct: np.ndarray, ooc_scores: np.ndarray, max_ooc: float = 0.01
+def threshold_stats(
+    t: float, in_scores: np.ndarray, in_correct: np.ndarray, ooc_scores: np.ndarray
 ) -> dict[str, Any]:
-    """The lowest threshold that accepts at most ``max_ooc`` of out-of-catalogue photos."""
-    cands = np.unique(np.concatenate([in_scores, ooc_scores, [0.0]]))
+    """What a threshold does: share of out-of-catalogue photos accepted, in-catalogue accuracy kept."""
     acc0 = float(np.mean(in_correct)) if len(in_correct) else 0.0
-    for t in cands:
-        ooc_acc = float(np.mean(ooc_scores >= t)) if len(ooc_scores) else 0.0
-        if ooc_acc <= max_ooc:
-            acc = float(np.mean(in_correct & (in_scores >= t))) if len(in_correct) else 0.0
-            # sit just above the largest rejected out-of-catalogue score
-            below = ooc_scores[ooc_scores < t]
-            return {
-                "threshold": float(t),
-                "ooc_accepted": ooc_acc,
-                "in_catalogue_top1": acc0,
-                "in_catalogue_accepted_correct": acc,
-                "accuracy_drop_points": round(100 * (acc0 - acc), 2),
-                "max_rejected_ooc": float(below.max()) if len(below) else None,
-            }
+    acc = float(np.mean(in_correct & (in_scores >= t))) if len(in_correct) else 0.0
+    below = ooc_scores[ooc_scores < t]
     return {
-        "threshold": float(cands[-1] + 1),
-        "ooc_accepted": 0.0,
+        "threshold": float(t),
+        "ooc_accepted": float(np.mean(ooc_scores >= t)) if len(ooc_scores) else 0.0,
         "in_catalogue_top1": acc0,
-        "in_catalogue_accepted_correct": 0.0,
-        "accuracy_drop_points": round(100 * acc0, 2),
-        "max_rejected_ooc": None,
+        "in_catalogue_accepted_correct": acc,
+        "accuracy_drop_points": round(100 * (acc0 - acc), 2),
+        "max_rejected_ooc": float(below.max()) if len(below) else None,
     }
+
+
+def choose_threshold(
+    in_scores: np.ndarray,
+    in_correct: np.ndarray,
+    ooc_scores: np.ndarray,
+    max_ooc: float = 0.01,
+    floor: float = 0.0,
+) -> dict[str, Any]:
+    """The lowest threshold (>= ``floor``) that accepts at most ``max_ooc`` of out-of-catalogue photos."""
+    cands = np.unique(np.concatenate([in_scores, ooc_scores + 1e-6, [floor]]))
+    for t in cands[cands >= floor]:
+        st = threshold_stats(float(t), in_scores, in_correct, ooc_scores)
+        if st["ooc_accepted"] <= max_ooc:
+            return st
+    return threshold_stats(float(cands.max()) + 1.0, in_scores, in_correct, ooc_scores)
 
 
 def calibrate_reference(
@@ -369,11 +372,15 @@ def calibrate_reference(
             advance(1)
     for key, _ in modes:
         d = data[key]
-        res = choose_threshold(np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"]))
-        # verification counts are integers: never accept fewer than 8 consistent matches
-        thr = max(res["threshold"], 8.0) if key == "min_inliers" else res["threshold"]
-        out["thresholds"][key] = thr
-        out[key] = {**res, "threshold": thr, "ooc_photos": len(d["ooc"]), "in_photos": len(d["in"])}
+        # never accept fewer than 8 geometrically consistent art matches, whatever the sample says
+        floor = 8.0 if key == "min_inliers" else -1.0
+        res = choose_threshold(np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"]), floor=floor)
+        if key == "min_inliers":
+            res = threshold_stats(
+                float(np.ceil(res["threshold"])), np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"])
+            )
+        out["thresholds"][key] = res["threshold"]
+        out[key] = {**res, "ooc_photos": len(d["ooc"]), "in_photos": len(d["in"])}
     out["real_ooc_photos"] = len(ooc_files)
     if "min_score" not in out["thresholds"]:
         out["thresholds"]["min_score"] = 0.5

@@ -1,8 +1,37 @@
-"""Recognizer benchmark (filled in below)."""
+"""`pokecard bench recognizer`: the recognizer's numbers, with two baselines in the same run.
+
+What it measures (docs/recognizer.md explains each):
+
+* accuracy (top-1) and time per photo on held-out simulated photos of the shared 218-card
+  catalogue (``pokecard.photo`` eval preset, eval seeds), for: the training-free default
+  (descriptor-vote shortlist + verification), the training-free global descriptor alone,
+  and (when a trained student is found) embedding only / embedding + verification;
+* baselines: perceptual hash (imagehash.phash) of the whole photo and of our rectified
+  crop, and brute-force ORB + RANSAC against every catalogue card (on a subset: slow);
+* per-stage latency p50/p95 on one thread and photos/second with every core;
+* corner accuracy of the detector against the simulator's ground truth;
+* unknown rejection: leave-one-out photos (their card excluded) at the calibrated
+  threshold, real out-of-catalogue photos (../shared/data/photos/card-grader), card backs;
+* usearch: numpy brute force vs exact / HNSW x f32 / f16 / i8 (recall@1, latency) up to
+  20,000 x 768, and the 100,000 x 768 scale check.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+
+log = logging.getLogger(__name__)
+
+SHARED = Path("../shared/data")
+TEF = SHARED / "catalog" / "temporal-forces"
+CARD_GRADER = SHARED / "photos" / "card-grader" / "images"
 
 
 def fallback_scene(
@@ -59,3 +88,491 @@ def fallback_scene(
     )
     photo = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     return photo, pts
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs, dtype=np.float64), q)) if xs else float("nan")
+
+
+def _lat(xs: list[float]) -> dict[str, float]:
+    return {"p50": round(_pct(xs, 50), 2), "p95": round(_pct(xs, 95), 2)}
+
+
+def _contention() -> str:
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return "unknown"
+    return f"load average {load:.1f} on {os.cpu_count()} cores" + (
+        " (contended: other jobs were running)" if load > 1.2 else ""
+    )
+
+
+def _photos(catalog: Any, idx: list[int], per_card: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
+
+    out = []
+    for i in idx:
+        img = catalog.load_image(catalog.cards[i])
+        for k in range(per_card):
+            photo, corners = simulate_scene(img, eval_seed(i, k), PhotoConfig.eval())
+            out.append((i, photo, corners))
+    return out
+
+
+def _run_mode(
+    rec: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], row_of: dict[int, int]
+) -> dict[str, Any]:
+    ok = 0
+    stages: dict[str, list[float]] = {k: [] for k in ("detect", "embed", "search", "verify", "total")}
+    for i, photo, _ in photos:
+        t0 = time.perf_counter()
+        sc = rec.score(photo)
+        total = (time.perf_counter() - t0) * 1000
+        for k in ("detect", "embed", "search", "verify"):
+            stages[k].append(sc.timings.get(k, 0.0))
+        stages["total"].append(total)
+        ok += bool(sc.ranked) and sc.ranked[0][0] == row_of[i]
+    return {
+        "top1": round(ok / len(photos), 4),
+        "photos": len(photos),
+        "ms": {k: _lat(v) for k, v in stages.items()},
+    }
+
+
+def _phash_baseline(
+    catalog: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], crops: bool
+) -> dict[str, Any]:
+    import imagehash
+    from PIL import Image
+
+    from pokecard.detect import detect
+
+    ref = np.array(
+        [imagehash.phash(Image.fromarray(catalog.load_image(c))).hash.reshape(-1) for c in catalog.cards]
+    )
+    ok, ts = 0, []
+    for i, photo, _ in photos:
+        t0 = time.perf_counter()
+        img = detect(photo).crop if crops else photo
+        h = imagehash.phash(Image.fromarray(img)).hash.reshape(-1)
+        best = int(np.argmin(np.sum(ref != h, axis=1)))
+        ts.append((time.perf_counter() - t0) * 1000)
+        ok += best == i
+    return {"top1": round(ok / len(photos), 4), "photos": len(photos), "ms": _lat(ts)}
+
+
+def _orb_bruteforce(
+    catalog: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], nfeat: int = 1000
+) -> dict[str, Any]:
+    """Popular open-source scanners: ORB of the photo vs ORB of every card, RANSAC inliers, best wins."""
+    import cv2
+
+    from pokecard.features import orb_features
+
+    refs = []
+    for c in catalog.cards:
+        img = catalog.load_image(c)
+        refs.append(orb_features(img, nfeat))
+    bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+    ok, ts = 0, []
+    for i, photo, _ in photos:
+        t0 = time.perf_counter()
+        qxy, qd = orb_features(photo, nfeat)
+        best, best_n = -1, -1
+        for j, (rxy, rd) in enumerate(refs):
+            good = [
+                m[0] for m in bf.knnMatch(qd, rd, k=2) if len(m) == 2 and m[0].distance < 0.75 * m[1].distance
+            ]
+            n = 0
+            if len(good) >= 8:
+                src = rxy[[m.trainIdx for m in good]].reshape(-1, 1, 2)
+                dst = qxy[[m.queryIdx for m in good]].reshape(-1, 1, 2)
+                H, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
+                n = int(mask.sum()) if H is not None else 0
+            if n > best_n:
+                best, best_n = j, n
+        ts.append((time.perf_counter() - t0) * 1000)
+        ok += best == i
+    return {"top1": round(ok / len(photos), 4), "photos": len(photos), "ms": _lat(ts), "features": nfeat}
+
+
+def _corners(photos: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    from pokecard.detect import corner_error, detect
+
+    errs = []
+    found = 0
+    for _, photo, truth in photos:
+        d = detect(photo)
+        found += d.found
+        errs.append(corner_error(d.corners, truth) if d.found else float("inf"))
+    e = np.asarray(errs)
+    return {
+        "photos": len(photos),
+        "found": round(found / len(photos), 4),
+        "share_under_2pct": round(float(np.mean(e < 0.02)), 4),
+        "share_under_5pct": round(float(np.mean(e < 0.05)), 4),
+        "median_error_pct": round(100 * float(np.median(e[np.isfinite(e)])), 2)
+        if np.isfinite(e).any()
+        else None,
+    }
+
+
+def _unknown(
+    rec: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], row_of: dict[int, int]
+) -> dict[str, Any]:
+    from pokecard.imageio import load_rgb
+    from pokecard.photo import PhotoConfig, card_back, simulate_scene
+
+    thr = rec._threshold(rec.verify)
+    loo_acc, in_ok = 0, 0
+    for i, photo, _ in photos:
+        row = row_of[i]
+        sc = rec.score(photo, exclude={row})
+        loo_acc += bool(sc.ranked) and sc.ranked[0][1] >= thr
+        full = rec.score(photo)
+        in_ok += bool(full.ranked) and full.ranked[0][0] == row and full.ranked[0][1] >= thr
+    backs = [simulate_scene(card_back(), 900 + k, PhotoConfig.eval())[0] for k in range(10)]
+    back_named = sum(rec.recognize_array(b)["status"] == "ok" for b in backs)
+    real = {"photos": 0, "accepted": 0}
+    if CARD_GRADER.is_dir():
+        files = sorted(CARD_GRADER.glob("*.jpg"))
+        for f in files:
+            r = rec.recognize_array(load_rgb(f), name=f.name)
+            real["photos"] += 1
+            real["accepted"] += r["status"] == "ok"
+    return {
+        "threshold": thr,
+        "leave_one_out_photos": len(photos),
+        "ooc_accepted": round(loo_acc / len(photos), 4),
+        "in_catalogue_correct_and_accepted": round(in_ok / len(photos), 4),
+        "card_backs_named": f"{back_named}/{len(backs)}",
+        "real_ooc_card_grader": real,
+    }
+
+
+def _throughput(root: Path, files: list[Path], workers: int) -> float:
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [files[i::workers] for i in range(workers)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers) as ex:
+        n = sum(ex.map(_worker, [(str(root), [str(f) for f in c]) for c in chunks]))
+    return n / (time.perf_counter() - t0)
+
+
+def _worker(args: tuple[str, list[str]]) -> int:
+    from pokecard.recognize import Recognizer
+
+    root, files = args
+    rec = Recognizer(root, threads=1)
+    for f in files:
+        rec.recognize_file(f)
+    return len(files)
+
+
+def _vectors(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """Clustered unit vectors (cards of one set look alike), like real embeddings, not uniform noise."""
+    centers = rng.normal(size=(max(n // 25, 1), d)).astype(np.float32)
+    x = centers[rng.integers(0, len(centers), n)] + 0.7 * rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def usearch_compare(
+    sizes: list[int], d: int = 768, queries: int = 200, seed: int = 0
+) -> list[dict[str, Any]]:
+    """numpy brute force vs usearch exact / HNSW at f32, f16, i8: recall@1 and per-query latency (1 thread)."""
+    from pokecard.index import HNSW, make_usearch
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in sizes:
+        x = _vectors(n, d, rng)
+        qi = rng.choice(n, queries)
+        q = x[qi] + rng.normal(size=(queries, d)).astype(np.float32) * (
+            0.35 / np.sqrt(d)
+        )  # a photo is near its card
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        t = []
+        truth = np.empty(queries, np.int64)
+        for j in range(queries):
+            t0 = time.perf_counter()
+            truth[j] = int(np.argmax(x @ q[j]))
+            t.append((time.perf_counter() - t0) * 1000)
+        rows.append(
+            {
+                "n": n,
+                "engine": "numpy brute force",
+                "dtype": "f32",
+                "recall@1": 1.0,
+                "ms_p50": round(_pct(t, 50), 3),
+            }
+        )
+        for dtype in ("f32", "f16", "i8"):
+            t0 = time.perf_counter()
+            idx = make_usearch(x, dtype=dtype)
+            build_s = time.perf_counter() - t0
+            for exact in (True, False):
+                ts, hits = [], 0
+                for j in range(queries):
+                    t0 = time.perf_counter()
+                    m = idx.search(q[j], 1, exact=exact, threads=1)
+                    ts.append((time.perf_counter() - t0) * 1000)
+                    hits += int(m.keys[0]) == truth[j]
+                rows.append(
+                    {
+                        "n": n,
+                        "engine": "usearch exact"
+                        if exact
+                        else f"usearch HNSW (M={HNSW['connectivity']}, ef={HNSW['expansion_search']})",
+                        "dtype": dtype,
+                        "recall@1": round(hits / queries, 4),
+                        "ms_p50": round(_pct(ts, 50), 3),
+                        "build_s": round(build_s, 1),
+                    }
+                )
+    return rows
+
+
+def scale_check(
+    n: int = 100_000, d: int = 768, dtype: str = "f16", queries: int = 200, seed: int = 1
+) -> dict[str, Any]:
+    from pokecard.index import make_usearch
+
+    rng = np.random.default_rng(seed)
+    x = _vectors(n, d, rng)
+    t0 = time.perf_counter()
+    idx = make_usearch(x, dtype=dtype)
+    build = time.perf_counter() - t0
+    qi = rng.choice(n, queries)
+    q = x[qi] + rng.normal(size=(queries, d)).astype(np.float32) * (0.35 / np.sqrt(d))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    ts, hits = [], 0
+    for j in range(queries):
+        t0 = time.perf_counter()
+        m = idx.search(q[j], 1, threads=1)
+        ts.append((time.perf_counter() - t0) * 1000)
+        hits += int(m.keys[0]) == int(np.argmax(x @ q[j]))
+    return {
+        "n": n,
+        "dim": d,
+        "dtype": dtype,
+        "engine": "usearch HNSW",
+        "build_s": round(build, 1),
+        "ms_p50": round(_pct(ts, 50), 3),
+        "ms_p95": round(_pct(ts, 95), 3),
+        "recall@1": round(hits / queries, 4),
+    }
+
+
+# -- main -------------------------------------------------------------------------------
+def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
+    import cv2
+
+    from pokecard.catalog import build_catalog, load_catalog, synth_catalog
+    from pokecard.catalog.build import load_processed
+    from pokecard.index import build_reference, find_student
+    from pokecard.recognize import Recognizer
+
+    cv2.setNumThreads(1)
+    t_start = time.perf_counter()
+    res: dict[str, Any] = {"quick": quick, "conditions": _contention()}
+    work = Path(tempfile.mkdtemp(prefix="pokecard-bench-rec-"))
+    if TEF.is_dir():
+        source = load_catalog(TEF)
+    else:
+        log.warning("%s not found: benchmarking a synthetic catalogue instead", TEF)
+        source = synth_catalog(218, work / "synth", seed=0)
+    root = work / "root"
+    build_catalog(source, root)
+    cat = load_processed(root)
+    res["catalog"] = {"name": cat.name, "cards": len(cat.cards)}
+    t0 = time.perf_counter()
+    man = build_reference(
+        root,
+        None,
+        mode="training-free",
+        progress=False,
+        calibration_photos=60 if quick else 150,
+        calibrate_with=CARD_GRADER if CARD_GRADER.is_dir() else None,
+    )
+    res["index_build_s"] = round(time.perf_counter() - t0, 1)
+    res["calibration"] = man["calibration"]
+    row_of = {i: i for i in range(len(cat.cards))}
+
+    rng = np.random.default_rng(0)
+    n_cards = 100 if quick else len(cat.cards)
+    idx = sorted(rng.choice(len(cat.cards), n_cards, replace=False).tolist())
+    photos = _photos(cat, idx, 1 if quick else 2)
+    res["eval_photos"] = len(photos)
+
+    modes: dict[str, Any] = {}
+    rec = Recognizer(root, threads=1)
+    modes["training-free: descriptor-vote shortlist + verification (default without a model)"] = _run_mode(
+        rec, photos, row_of
+    )
+    rec_g = Recognizer(root, threads=1, verify=False)
+    modes["training-free: global layout descriptor only"] = _run_mode(rec_g, photos, row_of)
+    student = (
+        model or find_student(os.environ.get("POKECARD_ROOT", "work/root"))
+        if Path(os.environ.get("POKECARD_ROOT", "work/root")).is_dir()
+        else model
+    )
+    if student:
+        try:
+            eroot = work / "root-emb"
+            import shutil
+
+            shutil.copytree(root, eroot)
+            src = (
+                student
+                if Path(student).is_file()
+                else str(Path(os.environ.get("POKECARD_ROOT", "work/root")) / student)
+            )
+            build_reference(
+                eroot, src, mode="embedding", progress=False, calibration_photos=60 if quick else 150
+            )
+            for name, kw in (
+                ("embedding only", {"verify": False}),
+                ("embedding shortlist + verification", {"shortlist": "embedding"}),
+                ("embedding + descriptor-vote shortlist + verification (default with a model)", {}),
+            ):
+                modes[name] = _run_mode(Recognizer(eroot, threads=1, **kw), photos, row_of)
+            res["model"] = str(src)
+            # the 180-degree ambiguity: cost of embedding both orientations instead of one
+            from pokecard.embed import create_embedder
+
+            emb = create_embedder(src, threads=1)
+            crop = cat.load_image(cat.cards[0])
+            one, two = [], []
+            for _ in range(30):
+                t0 = time.perf_counter()
+                emb.embed([crop])
+                one.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                emb.embed([crop, crop[::-1, ::-1]])
+                two.append((time.perf_counter() - t0) * 1000)
+            res["orientation_cost_ms"] = {"one": round(_pct(one, 50), 2), "both": round(_pct(two, 50), 2)}
+        except Exception as e:  # report, do not lose the rest of the run
+            log.warning("embedding modes skipped: %s", e)
+            res["model"] = f"failed: {e}"
+    else:
+        res["model"] = None
+    res["modes"] = modes
+    res["baselines"] = {
+        "phash (whole photo)": _phash_baseline(cat, photos, crops=False),
+        "phash (rectified crop)": _phash_baseline(cat, photos, crops=True),
+    }
+    sub = photos[:: max(1, len(photos) // (10 if quick else 30))]
+    res["baselines"]["brute-force ORB + RANSAC vs every card (subset)"] = _orb_bruteforce(cat, sub)
+    res["corners"] = _corners(photos)
+    res["unknown"] = _unknown(rec, photos[: 60 if quick else 150], row_of)
+
+    # photos/second with every core (decode included: the photos are JPEG files)
+    pdir = work / "photos"
+    pdir.mkdir()
+    files = []
+    for j, (_, photo, _) in enumerate(photos[:80]):
+        f = pdir / f"{j:03d}.jpg"
+        cv2.imwrite(str(f), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        files.append(f)
+    dec = []
+    from pokecard.imageio import load_rgb
+
+    for f in files:
+        t0 = time.perf_counter()
+        load_rgb(f)
+        dec.append((time.perf_counter() - t0) * 1000)
+    res["decode_ms"] = _lat(dec)
+    res["photos_per_s_all_cores"] = round(_throughput(root, files, os.cpu_count() or 1), 2)
+    res["photos_per_s_one_core"] = round(_throughput(root, files[:30], 1), 2)
+
+    res["usearch"] = usearch_compare([2_000, 17_592] if quick else [1_000, 5_000, 17_592])
+    res["scale_100k"] = scale_check(100_000)
+    res["wall_s"] = round(time.perf_counter() - t_start, 1)
+    res["conditions_end"] = _contention()
+    return res
+
+
+def markdown(res: dict[str, Any], command: str) -> str:
+    from pokecard.bench import machine
+
+    L = [
+        "## Recognizer",
+        "",
+        f"Command: `{command}` on {machine()}; {res['conditions']} at the start, {res.get('conditions_end')} at the end. "
+        "Timings are on one thread and inflated by the CPU contention when it says so.",
+        "",
+        f"Catalogue: {res['catalog']['name']} ({res['catalog']['cards']} cards); {res['eval_photos']} held-out simulated photos "
+        "(pokecard.photo eval preset, eval seeds). Model: "
+        + (res["model"] or "none found (no trained student): embedding modes not measured"),
+        "",
+        "| mode | top-1 | ms/photo p50 | p95 |",
+        "|---|---|---|---|",
+    ]
+    for name, m in res["modes"].items():
+        L.append(
+            f"| {name} | {m['top1']:.1%} | {m['ms']['total']['p50']:.0f} | {m['ms']['total']['p95']:.0f} |"
+        )
+    for name, m in res["baselines"].items():
+        L.append(
+            f"| baseline: {name} ({m['photos']} photos) | {m['top1']:.1%} | {m['ms']['p50']:.0f} | {m['ms']['p95']:.0f} |"
+        )
+    default = next(iter(res["modes"].values()))
+    L += [
+        "",
+        "Per stage, default mode, one thread (ms, p50 / p95):",
+        "",
+        "| decode | detect | embed (+ORB) | search (+votes) | verify | total (after decode) |",
+        "|---|---|---|---|---|---|",
+    ]
+    ms = default["ms"]
+    L.append(
+        f"| {res['decode_ms']['p50']} / {res['decode_ms']['p95']} | "
+        + " | ".join(
+            f"{ms[k]['p50']} / {ms[k]['p95']}" for k in ("detect", "embed", "search", "verify", "total")
+        )
+        + " |"
+    )
+    L += [
+        "",
+        f"Throughput (decode included): {res['photos_per_s_all_cores']} photos/s with all cores, {res['photos_per_s_one_core']} with one.",
+    ]
+    c = res["corners"]
+    L += [
+        "",
+        f"Corners: quad found in {c['found']:.1%} of photos; mean corner error < 2% of card height in {c['share_under_2pct']:.1%} (< 5%: {c['share_under_5pct']:.1%}; median {c['median_error_pct']}%).",
+    ]
+    u = res["unknown"]
+    cal = res["calibration"].get("min_inliers", {})
+    L += [
+        "",
+        f"Unknown (threshold {u['threshold']:g} art inliers, calibrated at build time: {cal.get('ooc_accepted', 0):.1%} of {cal.get('ooc_photos')} calibration out-of-catalogue photos accepted, in-catalogue drop {cal.get('accuracy_drop_points')} points): "
+        f"on {u['leave_one_out_photos']} fresh leave-one-out photos {u['ooc_accepted']:.1%} accepted, in-catalogue correct and accepted {u['in_catalogue_correct_and_accepted']:.1%}; "
+        f"card backs named: {u['card_backs_named']}; real out-of-catalogue photos (card-grader) accepted: {u['real_ooc_card_grader']['accepted']}/{u['real_ooc_card_grader']['photos']}.",
+        "",
+        "usearch (one thread, 768-d clustered vectors, queries = perturbed catalogue vectors; recall@1 against numpy brute force):",
+        "",
+        "| n | engine | dtype | recall@1 | ms/query p50 |",
+        "|---|---|---|---|---|",
+    ]
+    for r in res["usearch"]:
+        L.append(f"| {r['n']:,} | {r['engine']} | {r['dtype']} | {r['recall@1']} | {r['ms_p50']} |")
+    s = res["scale_100k"]
+    L += [
+        "",
+        f"Scale check: {s['n']:,} x {s['dim']} {s['dtype']} {s['engine']}: p50 {s['ms_p50']} ms, p95 {s['ms_p95']} ms per query on one thread, recall@1 {s['recall@1']} (build {s['build_s']} s).",
+        "",
+    ]
+    return "\n".join(L)
+
+
+def main(quick: bool = False) -> dict[str, Any]:
+    from pokecard.bench import update_doc_section, write_report
+
+    res = run(quick=quick)
+    cmd = "pokecard bench recognizer" + (" --quick" if quick else "")
+    write_report("recognizer", res)
+    update_doc_section("recognizer", markdown(res, cmd))
+    return res
