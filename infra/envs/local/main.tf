@@ -61,6 +61,7 @@ module "sagemaker_role" {
   project_prefix          = module.artifact_bucket.prefix
   kms_key_arn             = module.artifact_bucket.kms_key_arn
   model_package_group_arn = module.model_registry.arn
+  metric_namespaces       = ["/aws/sagemaker/*", module.observability.metric_namespace]
 }
 
 module "observability" {

@@ -49,3 +49,8 @@ output "bucket_arn" {
   description = "Artifact bucket ARN."
   value       = module.artifact_bucket.bucket_arn
 }
+
+output "metric_namespace" {
+  description = "CloudWatch namespace for the project's custom metrics."
+  value       = module.observability.metric_namespace
+}

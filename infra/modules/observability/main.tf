@@ -77,9 +77,26 @@ locals {
         }
       },
       {
-        type   = "log"
+        type   = "metric"
         x      = 0
         y      = 12
+        width  = 24
+        height = 6
+        properties = {
+          title  = "Project metrics (${var.metric_namespace})"
+          region = var.region
+          view   = "timeSeries"
+          stat   = "Average"
+          period = 300
+          metrics = [
+            [{ expression = "SEARCH('Namespace=\"${var.metric_namespace}\"', 'Average', 300)", id = "project", label = "" }],
+          ]
+        }
+      },
+      {
+        type   = "log"
+        x      = 0
+        y      = 18
         width  = 24
         height = 6
         properties = {

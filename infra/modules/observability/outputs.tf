@@ -22,3 +22,8 @@ output "budget_name" {
   description = "Name of the monthly budget, or null when no budget is configured."
   value       = one(aws_budgets_budget.monthly[*].name)
 }
+
+output "metric_namespace" {
+  description = "Namespace of the project's custom metrics (the role may publish to it)."
+  value       = var.metric_namespace
+}

@@ -136,7 +136,9 @@ class Terraform:
         if not backend:
             args.append("-backend=false")
         if backend_config is not None:
-            args += [f"-backend-config={backend_config.resolve()}", "-reconfigure"]
+            # No -reconfigure/-migrate-state: moving state between backends is a deliberate,
+            # manual step (docs/infra.md); terraform stops and says so when it is needed.
+            args.append(f"-backend-config={backend_config.resolve()}")
         self.run(args, capture=capture)
 
     def outputs(self) -> dict[str, Any]:
