@@ -82,7 +82,9 @@ def _build_net() -> type:
             self.backbone = backbone
             self.architecture = architecture
             self.embedding_dim = embedding_dim
-            feat = int(backbone.num_features)
+            # head_hidden_size: what forward() returns without a classifier (MobileNetV3 adds a
+            # conv head after num_features); older timm models only have num_features.
+            feat = int(getattr(backbone, "head_hidden_size", None) or backbone.num_features)
             self.head = nn.Identity() if feat == embedding_dim else nn.Linear(feat, embedding_dim)
 
         def forward(self, x: Any) -> Any:

@@ -1,9 +1,214 @@
-"""CLI commands for this concern (filled in by its issue)."""
+"""`pokecard train`, `pokecard export onnx`, `pokecard demo` and `pokecard bench training`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
+
+
+def _group(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    """The sub-app ``name``, shared with other modules that register commands under it."""
+    for g in app.registered_groups:
+        if g.name == name and g.typer_instance is not None:
+            return g.typer_instance
+    sub = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.4f}" if abs(x) < 10 else f"{x:.1f}"
+    return str(x)
+
+
+def _print_train(result: Any) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"pokecard train - preset {result.preset}, {result.version}, {result.device}")
+    for col in ("stage", "status", "seconds", "img/s", "resumed from", "key numbers"):
+        t.add_column(col)
+    for s in result.stages:
+        keys = {k: v for k, v in s.metrics.items() if not k.endswith(".n")}
+        nums = ", ".join(f"{k}={_fmt(v)}" for k, v in list(keys.items())[:6])
+        t.add_row(
+            s.stage,
+            s.status,
+            f"{s.seconds:.1f}",
+            f"{s.images_per_s:.1f}" if s.images_per_s else "",
+            "" if s.resumed_from_epoch is None else f"epoch {s.resumed_from_epoch + 1}",
+            (nums + (f"  ({s.note})" if s.note else ""))[:240],
+        )
+    c = console()
+    c.print(t)
+    c.print(f"root: {result.root}   mlflow run: {result.run_id or '-'}")
+
+
+def train_cmd(
+    catalog: Path = typer.Option(
+        None, "--catalog", help="Catalogue folder (metadata.json + images); built into ROOT."
+    ),
+    root: str = ROOT_OPT,
+    preset: str = typer.Option("demo", "--preset", help='demo | full | a JSON file {"base": "demo", ...}.'),
+    stage: list[str] = typer.Option(
+        None,
+        "--stage",
+        help="Run only this stage (repeatable): teacher gallery student evaluate export reference.",
+    ),
+    teacher_weights: Path = typer.Option(
+        None, "--teacher-weights", help="Local .safetensors/.pth for the teacher."
+    ),
+    student_weights: Path = typer.Option(
+        None, "--student-weights", help="Local .safetensors/.pth for the student."
+    ),
+    teacher_arch: str = typer.Option(
+        None, "--teacher-arch", help="Override the teacher: alias or timm model name."
+    ),
+    student_arch: str = typer.Option(
+        None, "--student-arch", help="Override the student: alias or timm model name."
+    ),
+    version: str = typer.Option(None, "--version", help="Model version in the layout [default: v1]."),
+    trace: bool = typer.Option(
+        False, "--trace", help="Write a PyTorch profiler trace of a few steps per stage."
+    ),
+    force: bool = typer.Option(False, "--force", help="Rerun stages even when their inputs did not change."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+    device: str = typer.Option(None, "--device", help="cpu | cuda [default: cuda when available]."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Train teacher + student, evaluate, export ONNX and build the reference DB (resumable, skips unchanged stages)."""
+    import dataclasses
+
+    from pokecard.config import load_settings
+    from pokecard.train.config import load_preset
+    from pokecard.train.pipeline import train
+
+    json_mode(as_json)
+    cfg = load_preset(preset)
+    if teacher_arch:
+        cfg = dataclasses.replace(cfg, teacher=dataclasses.replace(cfg.teacher, model=teacher_arch))
+    if student_arch:
+        cfg = dataclasses.replace(cfg, student=dataclasses.replace(cfg.student, model=student_arch))
+    stages = list(stage) if stage else None
+    if stages and catalog is not None and "catalog" not in stages:
+        stages = ["catalog", *stages]
+    result = train(
+        root or load_settings().root,
+        catalog=catalog,
+        preset=cfg,
+        stages=stages,
+        teacher_weights=str(teacher_weights) if teacher_weights else None,
+        student_weights=str(student_weights) if student_weights else None,
+        trace=trace,
+        force=force,
+        track=not no_track,
+        version=version,
+        device=device,
+    )
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        _print_train(result)
+
+
+def export_onnx_cmd(
+    root: str = ROOT_OPT,
+    version: str = typer.Option(None, "--version", help="Model version in the layout [default: v1]."),
+    checkpoint: Path = typer.Option(
+        None,
+        "--checkpoint",
+        help="Export this .pt (model_card.json beside it) instead of the root's student.",
+    ),
+    out: Path = typer.Option(None, "--out", help="With --checkpoint: where to write the .onnx."),
+    force: bool = typer.Option(False, "--force", help="Export even if the student did not change."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Export the student to ONNX (uint8 NHWC input, normalization inside), check it and test parity."""
+    json_mode(as_json)
+    if checkpoint is not None:
+        from pokecard.errors import ConfigError
+        from pokecard.export.onnx import export_onnx
+        from pokecard.modelcard import ModelCard, card_path_for
+        from pokecard.models import load_checkpoint_bytes, model_from_checkpoint
+
+        if out is None:
+            raise ConfigError("--checkpoint needs --out FILE.onnx")
+        card = ModelCard.load(card_path_for(checkpoint))
+        net = model_from_checkpoint(load_checkpoint_bytes(checkpoint.read_bytes(), str(checkpoint)), card)
+        rep = export_onnx(net, card, out)
+        from pokecard.store import sha256_file
+
+        card.onnx_sha256 = sha256_file(out)
+        card.save(card_path_for(out))
+        data = rep.as_dict()
+    else:
+        from pokecard.config import load_settings
+        from pokecard.train.pipeline import train
+
+        res = train(
+            root or load_settings().root, stages=["export"], version=version, force=force, track=False
+        )
+        data = res.as_dict()["stages"][-1]
+    if as_json:
+        emit_json(data)
+    else:
+        console().print(data)
+
+
+def demo_cmd(
+    out: Path = typer.Option(Path("work/demo"), "--out", help="Project root for the demo (created)."),
+    cards: int = typer.Option(None, "--cards", help="Demo catalogue size [default: the demo's, 40]."),
+    photos: int = typer.Option(
+        None, "--photos", help="Held-out photos per card for the recognizer [default: 2]."
+    ),
+    preset: str = typer.Option("demo", "--preset", help="Training preset (demo, or a JSON file)."),
+    report: Path = typer.Option(
+        Path("reports/demo.json"), "--report", help="Where to write the demo report."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """The whole path on a generated catalogue: synth -> build -> train -> export -> reference DB -> recognize."""
+    from pokecard.demo import markdown_table, run_demo
+
+    json_mode(as_json)
+    result = run_demo(out, cards=cards, photos_per_card=photos, preset=preset, report=report)
+    if as_json:
+        emit_json(result)
+    else:
+        console().print(markdown_table(result), highlight=False)
+        console().print(f"report: {report}")
+
+
+def bench_training_cmd(
+    quick: bool = typer.Option(False, "--quick", help="Demo catalogue only (skip the 218-card run)."),
+    minutes: float = typer.Option(30.0, "--minutes", help="Training budget for the real catalogue run."),
+    catalog: Path = typer.Option(
+        Path("../shared/data/catalog/temporal-forces"),
+        "--catalog",
+        help="Real catalogue for the budgeted run.",
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Training benchmark: demo preset result and what a time budget reaches on a real catalogue."""
+    from pokecard.bench import training
+
+    json_mode(as_json)
+    result = training.run(quick=quick, minutes=minutes, catalog=catalog)
+    if as_json:
+        emit_json(result)
+    else:
+        console().print(training.markdown(result), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
     """Register this module's commands on the main app."""
+    app.command("train")(train_cmd)
+    export_app = _group(app, "export", "Export models: ONNX (and Hailo HEF where the compiler exists).")
+    export_app.command("onnx")(export_onnx_cmd)
+    app.command("demo")(demo_cmd)
+    bench_app = _group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
+    bench_app.command("training")(bench_training_cmd)

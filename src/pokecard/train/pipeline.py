@@ -164,6 +164,14 @@ class _Run:
 
     # -- store helpers ------------------------------------------------------------
     def sha_of(self, key: str) -> str:
+        producer = {
+            layout.teacher_checkpoint(self.v): "teacher",
+            layout.teacher_gallery(self.v): "gallery",
+            layout.student_checkpoint(self.v): "student",
+            layout.student_onnx(self.v): "export",
+        }
+        if key in producer:
+            self.need(key, producer[key])
         rec = self.store.recorded(key)
         if rec is not None:
             return str(rec["sha256"])
@@ -506,10 +514,8 @@ def _finish_training(
         resume_key = f"{model_dir}/{layout.RESUME_CHECKPOINT}"
         if run.store.exists(resume_key):
             run.store.delete(resume_key, dry_run=False)
-    res.outputs = {
-        ckpt_key: card.weights_sha256,
-        layout.model_card(model_dir): run.sha_of(layout.model_card(model_dir)),
-    }
+    # The model card is not a stamped output: later stages add metrics to it.
+    res.outputs = {ckpt_key: card.weights_sha256}
     res.metrics = {
         "loss_first_epoch": history[0]["loss"],
         "loss_last_epoch": history[-1]["loss"],
