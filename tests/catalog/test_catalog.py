@@ -257,3 +257,18 @@ def test_build_into_s3_and_load_processed(synth: Catalog, s3_bucket: str, tmp_pa
     cat = load_processed(st, cache_dir=tmp_path / "cache")
     assert [c.card_id for c in cat.cards] == [c.card_id for c in synth.cards]
     assert cat.load_image(cat.cards[0]).shape == (*CANONICAL_HW, 3)
+
+
+def test_tcg_missing_image_names_where_it_was_expected(synth: Catalog, tmp_path: Path) -> None:
+    root = tmp_path / "tcg"
+    (root / "cards" / "en").mkdir(parents=True)
+    (root / "images").mkdir()
+    card = {
+        "id": "sv9-7",
+        "name": "X",
+        "number": "7",
+        "images": {"large": "https://images.pokemontcg.io/sv9/7_hires.png"},
+    }
+    (root / "cards" / "en" / "sv9.json").write_text(json.dumps([card]))
+    with pytest.raises(CatalogError, match=r"sv9/7_hires\.png.*missing"):
+        build_catalog(root, tmp_path / "out")

@@ -229,3 +229,16 @@ def test_train_and_eval_seeds_never_meet(i: int, k: int, j: int, m: int) -> None
     assert not is_eval_seed(train_seed(i, k)) and is_eval_seed(eval_seed(j, m))
     # and each is one-to-one
     assert (train_seed(i, k) == train_seed(j, m)) == ((i, k) == (j, m))
+
+
+def test_real_scan_corners() -> None:
+    real = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "catalog" / "temporal-forces"
+    if not (real / "metadata.json").is_file():
+        pytest.skip(f"shared data not present: {real}")
+    from pokecard.catalog import load_catalog
+
+    cat = load_catalog(real)
+    scan = cat.load_image(cat.cards[10])
+    cfg = PhotoConfig.none().replace(perspective=True, max_tilt_deg=35.0, upside_down_p=1.0)
+    photo, corners = simulate_scene(scan, 21, cfg, size=(480, 640))
+    assert _corr(_rectify(photo, corners), _canon(scan)) > 0.9

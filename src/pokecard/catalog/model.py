@@ -171,6 +171,9 @@ def _tcg_sets(root: Path) -> dict[str, dict[str, Any]]:
     return {str(s["id"]): s for s in doc if isinstance(s, dict) and "id" in s}
 
 
+_N_NAME_CANDIDATES = 8 * len(IMAGE_EXTS)  # the by-name candidates come first, then those from URLs
+
+
 def _tcg_image_candidates(root: Path, set_id: str, raw: dict[str, Any]) -> list[Path]:
     """Where a pokemon-tcg-data card's image may be: by id, by set/number, or the URL's file name."""
     cid, num = str(raw.get("id")), str(raw.get("number"))
@@ -220,8 +223,10 @@ def _load_tcg(root: Path) -> Catalog:
             info = {**sets.get(set_id, {}), **(set_obj if isinstance(set_obj, dict) else {})}
             cands = _tcg_image_candidates(root, set_id, raw)
             found = next((p for p in cands if p.is_file()), None)
-            # A missing image is reported by validation (with the name we expected), not here.
-            img = found if found is not None else cands[0]
+            # A missing image is reported by validation, naming the most likely place: where
+            # the card's image URL would have been downloaded to, else images/<id>.jpg.
+            from_url = cands[_N_NAME_CANDIDATES:]
+            img = found if found is not None else (from_url[0] if from_url else cands[0])
             cards.append(
                 Card(
                     card_id=str(raw["id"]),
