@@ -128,6 +128,11 @@ def training_stamp(version: str, stage: str) -> str:
     return f"{pipeline_dir('training')}/{_version(version)}/{_version(stage)}.json"
 
 
+def eval_photos_dir(name: str) -> str:
+    """One held-out set of simulated photos (+ labels.json), e.g. eval-scene-seed0."""
+    return f"{EVAL_PHOTOS}/{_version(name)}"
+
+
 def pipeline_dir(kind: str) -> str:
     if kind not in PIPELINE_KINDS:
         raise LayoutError(f"pipeline kind {kind!r} is not one of {', '.join(PIPELINE_KINDS)}")

@@ -242,3 +242,21 @@ def test_real_scan_corners() -> None:
     cfg = PhotoConfig.none().replace(perspective=True, max_tilt_deg=35.0, upside_down_p=1.0)
     photo, corners = simulate_scene(scan, 21, cfg, size=(480, 640))
     assert _corr(_rectify(photo, corners), _canon(scan)) > 0.9
+
+
+def test_cli_photos_into_the_root(cat: Catalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pokecard import layout
+    from pokecard.store import LocalStore
+
+    root = tmp_path / "root"
+    assert run(["catalog", "build", "--source", str(cat.root), "--root", str(root), "--json"]) == 0
+    capsys.readouterr()
+    rc = run(["photos", "--root", str(root), "--per-card", "1", "--kind", "crop", "--workers", "1", "--json"])
+    assert rc == 0
+    st = LocalStore(root)
+    key = layout.eval_photos_dir("eval-crop-seed0")
+    labels = st.get_json(f"{key}/labels.json")  # recorded in the manifest: verified on read
+    assert sorted(v["card_id"] for v in labels.values()) == sorted(c.card_id for c in cat.cards)
+    assert all(is_eval_seed(v["seed"]) for v in labels.values())
+    assert run(["photos", "--root", str(root), "--split", "train"]) != 0
+    assert "--out" in capsys.readouterr().err

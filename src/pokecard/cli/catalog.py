@@ -78,11 +78,19 @@ def sheet(
 
 
 def photos(
-    catalog: Path = typer.Option(
-        ..., "--catalog", help="Catalogue folder (metadata.json or pokemon-tcg-data)"
+    catalog: Path | None = typer.Option(
+        None,
+        "--catalog",
+        help="Catalogue folder (metadata.json or pokemon-tcg-data) [default: the catalogue built in --root]",
     ),
     per_card: int = typer.Option(1, "--per-card", help="Photos per card"),
-    out: Path = typer.Option(..., "--out", help="Output folder (photos + labels.json)"),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Output folder (photos + labels.json) [default: the root's data/processed/eval_photos/"
+        "<preset>-<kind>-seed<S>/]",
+    ),
+    root: str = ROOT_OPT,
     seed: int = typer.Option(
         0, "--seed", help="Batch seed (0-65535); batches with different seeds never overlap"
     ),
@@ -98,7 +106,10 @@ def photos(
 ) -> None:
     """Write simulated photos of every card + labels.json (file -> card_id, corners)."""
     json_mode(as_json)
-    from pokecard.catalog import load_catalog
+    import tempfile
+
+    from pokecard import layout
+    from pokecard.catalog import load_catalog, load_processed
     from pokecard.errors import ConfigError
     from pokecard.photo import PhotoConfig, write_photos
     from pokecard.photo.write import KINDS, SPLITS
@@ -111,18 +122,35 @@ def photos(
         raise ConfigError(f"--per-card must be at least 1, got {per_card}")
     if not 0 <= seed < 65536:
         raise ConfigError(f"--seed must be in 0..65535, got {seed}")
+    if out is None and split != "eval":
+        raise ConfigError(
+            "--split train photos do not belong in the held-out eval_photos folder: give --out DIR"
+        )
     try:
         cfg = PhotoConfig.preset(preset)
     except ValueError as e:
         raise ConfigError(f"--preset: {e}") from e
-    cat = load_catalog(catalog)
-    labels = write_photos(cat, per_card, out, seed, cfg, kind=kind, split=split, workers=workers)
+    store = None
+    if catalog is None or out is None:
+        from pokecard.store import open_store
+
+        store = open_store(root)
+    cat = load_catalog(catalog) if catalog is not None else load_processed(store)
     n = per_card * len(cat.cards)
+    if out is not None:
+        labels = write_photos(cat, per_card, out, seed, cfg, kind=kind, split=split, workers=workers)
+        where = str(labels)
+    else:
+        key = layout.eval_photos_dir(f"{preset}-{kind}-seed{seed}")
+        with tempfile.TemporaryDirectory(prefix="pokecard-photos-") as tmp:
+            write_photos(cat, per_card, tmp, seed, cfg, kind=kind, split=split, workers=workers)
+            store.push(tmp, key)
+        where = f"{store.url}{key}/labels.json"
     if as_json:
-        emit_json({"labels": str(labels), "photos": n, "kind": kind, "preset": preset, "split": split})
+        emit_json({"labels": where, "photos": n, "kind": kind, "preset": preset, "split": split})
         return
     console().print(
-        f"wrote {n} {kind} photo(s) ({preset} preset, {split} seeds) and {labels}", highlight=False
+        f"wrote {n} {kind} photo(s) ({preset} preset, {split} seeds) and {where}", highlight=False
     )
 
 
