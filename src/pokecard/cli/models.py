@@ -191,13 +191,22 @@ def bench_training_cmd(
         "--catalog",
         help="Real catalogue for the budgeted run.",
     ),
+    demo: bool = typer.Option(
+        True, "--demo/--no-demo", help="Run `pokecard demo` (else keep the last numbers)."
+    ),
+    real: bool = typer.Option(True, "--real/--no-real", help="Run the budgeted real-catalogue training."),
+    threads: int = typer.Option(
+        0, "--threads", help="torch threads (0 = default; 1 helps on a contended CPU)."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Training benchmark: demo preset result and what a time budget reaches on a real catalogue."""
     from pokecard.bench import training
 
     json_mode(as_json)
-    result = training.run(quick=quick, minutes=minutes, catalog=catalog)
+    result = training.run(
+        quick=quick, minutes=minutes, catalog=catalog, demo=demo, real=real, threads=threads
+    )
     if as_json:
         emit_json(result)
     else:

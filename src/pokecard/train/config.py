@@ -30,6 +30,7 @@ class StageConfig:
     lr: float = 2e-3
     weight_decay: float = 0.05
     warmup_frac: float = 0.05
+    max_minutes: float = 0.0  # time budget for this stage (0 = none); the LR schedule follows it
     timm_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,7 +66,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     seed: int = 0
     channels_last: bool = True
-    threads: int = 0  # torch intra-op threads (0 = torch default)
+    threads: int = 0  # torch intra-op threads (0 = auto: all cores, 1 when the CPU is already busy)
     version: str = "v1"
 
     def as_dict(self) -> dict[str, Any]:

@@ -112,6 +112,15 @@ class _Run:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        elif (
+            self.device == "cpu"
+            and hasattr(os, "getloadavg")
+            and os.getloadavg()[0] >= 0.75 * (os.cpu_count() or 1)
+        ):
+            # threads=0 is automatic: a CPU already busy with other processes trains several
+            # times faster on one intra-op thread than with OpenMP threads fighting for cores.
+            log.warning("CPU is busy (load %.1f): training with 1 torch thread", os.getloadavg()[0])
+            torch.set_num_threads(1)
         self.tracker: Any = None
         self._catalog: Any = None
         self._cards: list[np.ndarray] | None = None
@@ -327,10 +336,11 @@ def _make_card(run: _Run, name: str, sc: StageConfig, net: Any) -> ModelCard:
     )
 
 
-def _schedule(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / max(1, warmup)
-    p = (step - warmup) / max(1, total - warmup)
+def _lr_factor(progress: float, warmup: float) -> float:
+    """Linear warmup then cosine to 2 %, over training progress in [0, 1] (steps or time)."""
+    if progress < warmup:
+        return max(progress / warmup, 0.01)
+    p = (progress - warmup) / max(1e-9, 1 - warmup)
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
@@ -363,7 +373,10 @@ def _fit(
     params = list(net.parameters()) + (list(loss_mod.parameters()) if loss_mod is not None else [])
     opt = torch.optim.AdamW(params, lr=sc.lr, weight_decay=sc.weight_decay)
     total = sc.epochs * sc.steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _schedule(s, total, int(total * sc.warmup_frac)))
+    # With a time budget the schedule follows elapsed time (whichever of steps and time is
+    # further along), so a budgeted run still anneals and ends on a low learning rate.
+    budget_s = sc.max_minutes * 60.0
+    gstep, elapsed = 0, 0.0
     resume_key = f"{model_dir}/{layout.RESUME_CHECKPOINT}"
     history: list[dict[str, float]] = []
     start = 0
@@ -374,7 +387,7 @@ def _fit(
             if loss_mod is not None and "loss" in ck:
                 loss_mod.load_state_dict(ck["loss"])
             opt.load_state_dict(ck["optimizer"])
-            sched.load_state_dict(ck["scheduler"])
+            gstep, elapsed = int(ck.get("step", 0)), float(ck.get("train_seconds", 0.0))
             start = int(ck["epoch"]) + 1
             history = list(ck.get("history", []))
             res.resumed_from_epoch = int(ck["epoch"])
@@ -402,10 +415,16 @@ def _fit(
                     x = tensor_jitter(x, gen)
                 emb = net(x)
                 loss, parts = loss_fn(emb, y)
+                progress_now = gstep / total
+                if budget_s:
+                    progress_now = max(progress_now, (elapsed + time.perf_counter() - t0) / budget_s)
+                lr_now = sc.lr * _lr_factor(progress_now, sc.warmup_frac)
+                for g in opt.param_groups:
+                    g["lr"] = lr_now
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                sched.step()
+                gstep += 1
                 lv = float(loss.detach())
                 if not math.isfinite(lv):
                     raise ModelError(
@@ -425,13 +444,14 @@ def _fit(
             dt_s = time.perf_counter() - t0
             seen += sc.steps_per_epoch * sc.batch_size
             train_s += dt_s
+            elapsed += dt_s
             rec = {
                 "epoch": epoch,
                 "loss": float(np.mean(losses)),
                 "loss_first": losses[0],
                 "loss_last": losses[-1],
                 "images_per_s": sc.steps_per_epoch * sc.batch_size / dt_s,
-                "lr": float(sched.get_last_lr()[0]),
+                "lr": lr_now,
                 **{k: v / sc.steps_per_epoch for k, v in parts_sum.items()},
             }
             history.append(rec)
@@ -452,13 +472,22 @@ def _fit(
                         "epoch": epoch,
                         "inputs_hash": inputs_hash,
                         "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(),
+                        "step": gstep,
+                        "train_seconds": elapsed,
                         "history": history,
                         **({"loss": loss_mod.state_dict()} if loss_mod is not None else {}),
                     },
                 ),
             )
             res.epochs_run += 1
+            if budget_s and elapsed >= budget_s:
+                log.warning(
+                    "%s: time budget of %.1f min reached after epoch %d", stage, sc.max_minutes, epoch + 1
+                )
+                res.note = (
+                    f"stopped by the {sc.max_minutes:g} min budget after {epoch + 1} of {sc.epochs} epochs"
+                )
+                break
     res.images_per_s = seen / train_s if train_s else None
     net.eval()
     return history
