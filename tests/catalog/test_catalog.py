@@ -128,6 +128,9 @@ def _bad_case(synth: Catalog, tmp_path: Path, case: str) -> Path:
         (src / cards[2]["image"]).unlink()
     elif case == "unreadable":
         (src / cards[2]["image"]).write_bytes(b"not an image at all")
+    elif case == "truncated":
+        data = (src / cards[2]["image"]).read_bytes()
+        (src / cards[2]["image"]).write_bytes(data[: len(data) // 2])
     elif case == "shape":
         cv2.imwrite(str(src / cards[2]["image"]), np.zeros((300, 300, 3), np.uint8))
     _write_meta(src, doc)
@@ -140,6 +143,7 @@ def _bad_case(synth: Catalog, tmp_path: Path, case: str) -> Path:
         ("duplicate", "duplicate card id"),
         ("missing", "missing"),
         ("unreadable", "unreadable"),
+        ("truncated", "truncated"),
         ("shape", "not card-shaped"),
     ],
 )

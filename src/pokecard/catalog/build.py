@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ JPEG_QUALITY = 95
 # of 88:63 (a landscape scan, rotated to portrait). Real scans are 0.70-0.73.
 ASPECT_TOLERANCE = 0.08
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -135,58 +138,106 @@ def _open(store: Any) -> Any:
 
 @dataclass
 class _Checked:
+    """A card that passed validation: its image's path, content key and extension (no pixels:
+    a large catalogue must not be held in memory)."""
+
     card: Card
-    data: bytes
-    img: np.ndarray
+    path: Path
     key: str
     ext: str
 
 
-def validate(catalog: Catalog) -> tuple[list[_Checked], list[BadCard]]:
-    """Decode and check every card; returns the good ones (with bytes) and the bad ones."""
+def _check_image(card: Card, path: Path) -> tuple[str, str] | BadCard:
+    """Read + decode one image; (content key, ext) or the problem. Runs in worker threads."""
     import cv2
 
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        why = "image file is missing" if isinstance(e, FileNotFoundError) else f"cannot read ({e})"
+        return BadCard(card.card_id, str(path), why)
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_REDUCED_COLOR_2) if data else None
+    if arr is None:
+        return BadCard(card.card_id, str(path), "image is unreadable (empty, truncated or not an image)")
+    if _truncated(data):
+        # decoders fill a cut-off JPEG/PNG with grey instead of failing
+        return BadCard(card.card_id, str(path), "image is unreadable (truncated: the file ends early)")
+    # the header's size, not the reduced decode's (which rounds up)
+    h, w = _image_size(data) or (arr.shape[0] * 2, arr.shape[1] * 2)
+    problem = card_shape_problem(h, w)
+    if problem:
+        return BadCard(card.card_id, str(path), problem)
+    ext = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".img"
+    return _card_key(card, data), ext
+
+
+def _truncated(data: bytes) -> bool:
+    """True when a JPEG lacks its end-of-image marker or a PNG its IEND chunk near the end."""
+    tail = data[-4096:]
+    if data[:2] == b"\xff\xd8":
+        return b"\xff\xd9" not in tail
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" not in tail
+    return False
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from the file header (Pillow reads only the header), or None."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return h, w
+
+
+def _threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def validate(catalog: Catalog) -> tuple[list[_Checked], list[BadCard]]:
+    """Check every card (ids, files, decodability, shape); returns the good ones and the bad ones."""
     good: list[_Checked] = []
     bad: list[BadCard] = []
     seen: dict[str, str] = {}
     names: dict[str, str] = {}
-    with progress(len(catalog.cards), "validating") as advance:
-        for c in catalog.cards:
+    todo: list[tuple[Card, Path]] = []
+    for c in catalog.cards:
+        path = catalog.image_path(c)
+        if c.card_id in seen:
+            bad.append(BadCard(c.card_id, str(path), f"duplicate card id (first used by {seen[c.card_id]})"))
+            continue
+        seen[c.card_id] = str(path)
+        fname = safe_name(c.card_id)
+        if fname in names:
+            bad.append(BadCard(c.card_id, str(path), f"card id maps to the same file name as {names[fname]}"))
+            continue
+        names[fname] = c.card_id
+        todo.append((c, path))
+    # decoding releases the GIL: threads use every core without copying images between processes
+    with ThreadPoolExecutor(_threads()) as ex, progress(len(todo), "validating") as advance:
+        for (c, path), res in zip(todo, ex.map(lambda cp: _check_image(*cp), todo), strict=True):
             advance(1)
-            path = catalog.image_path(c)
-            if c.card_id in seen:
-                bad.append(
-                    BadCard(c.card_id, str(path), f"duplicate card id (first used by {seen[c.card_id]})")
-                )
-                continue
-            seen[c.card_id] = str(path)
-            fname = safe_name(c.card_id)
-            if fname in names:
-                bad.append(
-                    BadCard(c.card_id, str(path), f"card id maps to the same file name as {names[fname]}")
-                )
-                continue
-            try:
-                data = path.read_bytes()
-            except OSError as e:
-                why = "image file is missing" if isinstance(e, FileNotFoundError) else f"cannot read ({e})"
-                bad.append(BadCard(c.card_id, str(path), why))
-                continue
-            arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-            if arr is None:
-                bad.append(
-                    BadCard(c.card_id, str(path), "image is unreadable (empty, truncated or not an image)")
-                )
-                continue
-            problem = card_shape_problem(*arr.shape[:2])
-            if problem:
-                bad.append(BadCard(c.card_id, str(path), problem))
-                continue
-            names[fname] = c.card_id
-            ext = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") else ".img"
-            img = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
-            good.append(_Checked(c, data, img, _card_key(c, data), ext))
+            if isinstance(res, BadCard):
+                bad.append(res)
+            else:
+                good.append(_Checked(c, path, res[0], res[1]))
     return good, bad
+
+
+def _process(ck: _Checked) -> tuple[bytes, bytes]:
+    """(raw bytes, canonical crop JPEG) of a validated card; fails if the file changed meanwhile."""
+    import cv2
+
+    data = ck.path.read_bytes()
+    if _card_key(ck.card, data) != ck.key:
+        raise CatalogError(f"{ck.path}: the image changed during the build; run it again")
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return data, encode_jpeg(canonical_crop(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)))
 
 
 def build_catalog(source: str | Path | Catalog, store: Any, *, skip_bad: bool = False) -> BuildReport:
@@ -215,32 +266,41 @@ def build_catalog(source: str | Path | Catalog, store: Any, *, skip_bad: bool = 
     report = BuildReport(catalog=catalog.name, root=st.url, cards=len(good), skipped=bad)
     raw_cards: list[Card] = []
     index_cards: list[dict[str, Any]] = []
-    with st.batch(), progress(len(good), "building") as advance:
-        for ck in good:
-            advance(1)
-            fname = safe_name(ck.card.card_id)
-            raw_rel = f"images/{fname}{ck.ext}"
-            proc_rel = f"images/{fname}.jpg"
-            raw_key, proc_key = f"{layout.RAW_IMAGES}/{raw_rel}", f"{layout.PROCESSED}/{proc_rel}"
-            prev = old.get(ck.card.card_id)
-            if (
-                prev is not None
-                and prev.get("sha256") == ck.key
-                and prev.get("image") == proc_rel
-                and prev.get("raw_image") == raw_rel
-                and st.exists(proc_key)
-                and st.exists(raw_key)
-            ):
-                report.unchanged.append(ck.card.card_id)
-            else:
-                st.put_bytes(raw_key, ck.data)
-                st.put_bytes(proc_key, encode_jpeg(canonical_crop(ck.img)))
-                report.processed.append(ck.card.card_id)
-            raw_cards.append(Card(**{**ck.card.as_dict(), "image": raw_rel}))
-            index_cards.append(
-                {k: v for k, v in ck.card.as_dict().items() if v is not None}
-                | {"image": proc_rel, "raw_image": raw_rel, "sha256": ck.key}
-            )
+    todo: list[tuple[_Checked, str, str]] = []
+    for ck in good:
+        fname = safe_name(ck.card.card_id)
+        raw_rel = f"images/{fname}{ck.ext}"
+        proc_rel = f"images/{fname}.jpg"
+        raw_key, proc_key = f"{layout.RAW_IMAGES}/{raw_rel}", f"{layout.PROCESSED}/{proc_rel}"
+        prev = old.get(ck.card.card_id)
+        if (
+            prev is not None
+            and prev.get("sha256") == ck.key
+            and prev.get("image") == proc_rel
+            and prev.get("raw_image") == raw_rel
+            and st.exists(proc_key)
+            and st.exists(raw_key)
+        ):
+            report.unchanged.append(ck.card.card_id)
+        else:
+            todo.append((ck, raw_key, proc_key))
+            report.processed.append(ck.card.card_id)
+        raw_cards.append(Card(**{**ck.card.as_dict(), "image": raw_rel}))
+        index_cards.append(
+            {k: v for k, v in ck.card.as_dict().items() if v is not None}
+            | {"image": proc_rel, "raw_image": raw_rel, "sha256": ck.key}
+        )
+    with st.batch():
+        with ThreadPoolExecutor(_threads()) as ex, progress(len(todo), "building") as advance:
+            # in chunks, so at most a chunk of images is in memory while the store writes
+            for start in range(0, len(todo), _CHUNK):
+                chunk = todo[start : start + _CHUNK]
+                for (_ck, raw_key, proc_key), (raw, crop) in zip(
+                    chunk, ex.map(lambda t: _process(t[0]), chunk), strict=True
+                ):
+                    st.put_bytes(raw_key, raw)
+                    st.put_bytes(proc_key, crop)
+                    advance(1)
         current = {c.card.card_id for c in good}
         report.removed = sorted(k for k in old if k not in current)
         raw_cat = Catalog(catalog.name, Path("."), raw_cards)
