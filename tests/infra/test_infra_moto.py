@@ -191,6 +191,37 @@ def test_observability(footprint: Footprint) -> None:
     assert "BucketSizeBytes" in text and BUCKET in text and "/aws/sagemaker/TrainingJobs" in text
 
 
+def test_prod_plan_is_not_applied_without_approval(
+    footprint: Footprint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make infra ENV=prod` without APPROVE=1 (and no terminal): plan saved and shown, nothing applied.
+
+    envs/prod has no emulator endpoints; AWS_ENDPOINT_URL (honoured by the provider) points
+    its caller-identity lookup at the emulator, so no real AWS is involved."""
+    for k, v in {
+        "AWS_ENDPOINT_URL": footprint.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_REGION", "us-east-2")
+    prod_dir = footprint.repo / "infra" / "envs" / "prod"
+    outputs = tmp_path / "prod.json"
+    result = infra.apply_prod(
+        footprint.repo,
+        approve=None,
+        data_dir=tmp_path / "tfdata",
+        outputs_path=outputs,
+        plugin_dir=footprint.plugin_dir,
+    )
+    assert not result.applied and result.outputs_path is None and not outputs.exists()
+    assert (prod_dir / infra.PLAN_FILE).is_file(), "the plan must be kept for a later APPROVE=1 run"
+    assert not (prod_dir / "terraform.tfstate").exists()
+    # Nothing reached the emulator: the prod role name would be the same, so count roles.
+    roles = footprint.client("iam").list_roles()["Roles"]
+    assert [r["RoleName"] for r in roles] == ["pokemon-card-recognition-sagemaker-execution"]
+
+
 def test_make_infra_settings_then_store_push_then_no_changes(
     footprint: Footprint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
