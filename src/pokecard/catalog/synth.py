@@ -519,6 +519,10 @@ def render_card(spec: _Spec, seed: int) -> np.ndarray:
         t = np.linspace(0, 1, W - 2 * bx, dtype=np.float32)[None, :, None]
         art = art * 0.85 + 38 * np.sin(6 * t + np.linspace(0, 3, H - 2 * by, dtype=np.float32)[:, None, None])
         img[by : H - by, bx : W - bx] = art + 20
+        # full-art cards darken the art behind their white text (name bar, attacks, footer)
+        ys = np.arange(by, H - by, dtype=np.float32)[:, None, None]
+        shade = 1 - 0.55 * np.clip((70 - ys) / 40, 0, 1) - 0.6 * np.clip((ys - 280) / 50, 0, 1)
+        img[by : H - by, bx : W - bx] *= shade
     img = np.clip(img, 0, 255).astype(np.uint8)
     if spec.kind != "fullart":
         cv2.rectangle(img, (ax0 - 4, ay0 - 4), (ax1 + 4, ay1 + 4), (200, 200, 205), -1)
@@ -551,7 +555,7 @@ def render_card(spec: _Spec, seed: int) -> np.ndarray:
         )
         y = ay1 + 36
     else:
-        y = 330
+        y = 296
     if spec.kind == "trainer":
         cv2.rectangle(img, (30, y - 8), (W - 30, y + 140), (236, 236, 236), -1)
         _paragraph(img, rng, 38, y + 12, 7, W - 76)
