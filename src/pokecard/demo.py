@@ -35,6 +35,14 @@ CROPS_PER_CARD = 5
 DEMO_K_OFFSET = 1000
 
 
+def _load() -> str:
+    try:
+        la = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"load average {la[0]:.1f} / {la[1]:.1f} / {la[2]:.1f} on {os.cpu_count()} cores at the end"
+
+
 def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
     if not n:
@@ -174,6 +182,7 @@ def run_demo(
         doc["note"] = "no reference DB (pokecard.index missing): recognition was not run"
     timing["total_s"] = time.perf_counter() - t_all
     doc["timing"] = {k: round(v, 2) for k, v in timing.items()}
+    doc["contention"] = _load()
     doc["target"] = {"onnx_crops_top1": 0.95, "met": bool(doc.get("onnx_crops", {}).get("top1", 0) >= 0.95)}
     if report:
         atomic.write_json(report, doc)

@@ -117,6 +117,10 @@ def run(
                 "contention": _contention(),
                 "command": "pokecard bench training (runs `pokecard demo`)",
             }
+    elif (REPORTS / "demo.json").is_file():
+        # The last `make demo` / `pokecard demo` run (its report is what this block shows).
+        doc = json.loads((REPORTS / "demo.json").read_text())
+        result["demo"] = {**doc, "command": "make demo (pokecard demo --out work/demo)"}
     catalog = catalog or Path("../shared/data/catalog/temporal-forces")
     if real and not quick:
         if (catalog / "metadata.json").is_file():
@@ -150,7 +154,7 @@ def markdown(r: dict[str, Any]) -> str:
             f"### Demo preset (`make demo`, `{d.get('command', 'pokecard demo')}`)",
             "",
             f"{d['cards']} generated cards (near-duplicates included), teacher DINOv3 ViT-Ti/16 + 768 head, "
-            "student EfficientNet-Lite0 + 768 head, 112 x 80 px. "
+            "student EfficientNet-Lite0 + 768 head, 96 x 64 px. "
             f"Wall time {d['timing']['total_s']:.0f} s (training pipeline {d['timing'].get('train_pipeline_s', 0):.0f} s); "
             f"{d.get('contention', '')}.",
             "",
@@ -187,7 +191,7 @@ def markdown(r: dict[str, Any]) -> str:
             "",
             f"### Real catalogue, {x['budget_minutes']:g}-minute budget (`{x['command']}`)",
             "",
-            f"{x['catalog']}; demo architectures at 112 x 80 px, budget split teacher 35 % / student 50 %; "
+            f"{x['catalog']}; demo architectures at 96 x 64 px, budget split teacher 35 % / student 50 %; "
             f"wall {x['wall_s']:.0f} s; {x['contention']}.",
             "",
             "| held-out crops (eval seeds) | top-1 | top-5 | margin mean | margin p5 |",
