@@ -58,6 +58,7 @@ def footprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Footprint]:
     pid_file = repo / ".pokecard" / "moto.pid"
     outputs_path = repo / "infra" / "outputs" / "local.json"
     env_dir = root / "envs" / "local"
+    ready = False
     try:
         result = infra.apply_local(
             repo,
@@ -68,6 +69,7 @@ def footprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Footprint]:
             extra_vars={"deny_insecure_transport": "true"},
         )
         assert result.endpoint_url and result.outputs_path == outputs_path
+        ready = True
         yield Footprint(
             repo,
             env_dir,
@@ -79,6 +81,7 @@ def footprint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Footprint]:
         )
     finally:
         stopped = infra.down(repo, pid_file=pid_file, env_dir=env_dir)
+    if ready:
         assert stopped, "the emulator started by apply_local was not running at teardown"
         assert not (env_dir / "terraform.tfstate").exists(), "down() must drop the local state"
 

@@ -358,9 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         elif a.action == "down":
             stopped = down()
             print(
-                "infra: emulator stopped, local state removed"
-                if stopped
-                else "infra: emulator was not running"
+                "infra: emulator "
+                + ("stopped" if stopped else "was not running")
+                + "; envs/local state dropped (the emulator's data is gone with it)"
             )
         else:
             lint()
