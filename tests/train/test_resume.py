@@ -80,6 +80,6 @@ def test_kill_and_rerun_resumes_from_the_last_checkpoint(synth_cat: Path, tmp_pa
     t = res.stage("teacher")
     assert t.status == "ran"
     assert t.resumed_from_epoch == last
-    assert t.epochs_run == 60 - (last + 1)
+    assert t.epochs_run == 40 - (last + 1)
     assert (root / layout.teacher_checkpoint("v1")).is_file()
     assert not resume.exists()
