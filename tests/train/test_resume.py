@@ -32,8 +32,8 @@ def test_kill_and_rerun_resumes_from_the_last_checkpoint(synth_cat: Path, tmp_pa
         teacher={
             "model": "mobilenetv3_small_050",
             "embedding_dim": 32,
-            "epochs": 60,
-            "steps_per_epoch": 2,
+            "epochs": 40,
+            "steps_per_epoch": 1,
             "batch_size": 4,
             "input_size": [48, 32],
         },
