@@ -164,7 +164,12 @@ def export_onnx(
             else:
                 slim_path = Path(d) / "slim.onnx"
                 try:
-                    onnxslim.slim(str(tmp), str(slim_path))
+                    import contextlib
+                    import io
+
+                    # onnxslim prints a summary table on stdout: keep stdout clean for --json.
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        onnxslim.slim(str(tmp), str(slim_path))
                     cos_s = _min_cos(ref, _ort_embed(slim_path, x))
                     if cos_s >= PARITY_MIN_COSINE:
                         tmp, cos, slimmed = slim_path, min(cos, cos_s), True
