@@ -126,7 +126,8 @@ def run(
         if (catalog / "metadata.json").is_file():
             result["real"] = {
                 **run_real(catalog, minutes, threads=threads),
-                "command": f"pokecard bench training --minutes {minutes:g} --no-demo",
+                "command": f"pokecard bench training --no-demo --minutes {minutes:g}"
+                + (f" --threads {threads}" if threads else ""),
             }
         else:
             result["real"] = {"skipped": f"{catalog} not found (shared data absent)"}
