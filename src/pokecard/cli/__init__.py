@@ -50,10 +50,11 @@ def _root(
 
 def _register() -> None:
     # Import order is the order in `pokecard --help`.
-    from pokecard.cli import catalog, layout_cmd, models, recognize, store
+    from pokecard.cli import bench, catalog, layout_cmd, models, recognize, store
 
     layout_cmd.register(app)
     store.register(app)
+    bench.register(app)  # before the modules that add their benchmarks to its group
     catalog.register(app)
     models.register(app)
     recognize.register(app)
