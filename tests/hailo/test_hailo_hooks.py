@@ -235,3 +235,54 @@ def test_missing_hailort_is_a_clear_error(tiny_onnx, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "hailo_platform", None)
     with pytest.raises(MissingDependency, match="hailo-all"):
         create_embedder(hef, card=card)
+
+
+@pytest.fixture
+def built_root(tiny_onnx, tmp_path) -> Path:
+    """A project root with a small built catalogue and the tiny student as version v1."""
+    import shutil
+
+    from pokecard import layout
+    from pokecard.catalog import build_catalog, synth_catalog
+    from pokecard.store import LocalStore
+
+    onnx_path, _ = tiny_onnx
+    synth_catalog(4, tmp_path / "cat", seed=3)
+    st = LocalStore(tmp_path / "root")
+    build_catalog(tmp_path / "cat", st)
+    dst = st.path(layout.student_onnx("v1"))
+    dst.parent.mkdir(parents=True)
+    shutil.copy(onnx_path, dst)
+    shutil.copy(onnx_path.with_name("model_card.json"), dst.with_name("model_card.json"))
+    return tmp_path / "root"
+
+
+def test_export_hef_cli_end_to_end(built_root, monkeypatch, capsys) -> None:
+    import json
+
+    from pokecard import layout
+    from pokecard.cli import run
+    from pokecard.store import LocalStore
+
+    monkeypatch.setitem(sys.modules, "hailo_sdk_client", None)
+    assert run(["export", "hef", "--root", str(built_root), "--calib", "8"]) == 1
+    assert "Developer Zone" in capsys.readouterr().err
+    st = LocalStore(built_root)
+    calib_key = f"{layout.CALIBRATION_DIR}/calibration_8x48x32.npy"
+    assert st.exists(calib_key)  # ready for when the compiler is installed
+    before = st.recorded(calib_key)["sha256"]
+
+    monkeypatch.setitem(sys.modules, "hailo_sdk_client", types.SimpleNamespace(ClientRunner=FakeRunner))
+    assert (
+        run(["export", "hef", "--root", str(built_root), "--calib", "8", "--json", "--hw-arch", "hailo8"])
+        == 0
+    )
+    raw = capsys.readouterr().out
+    out = json.loads(raw)
+    assert out["hef"].endswith(layout.hailo_hef("v1"))
+    assert st.get_bytes(layout.hailo_hef("v1")) == b"HEF-bytes"
+    card = st.get_json(layout.model_card(layout.hailo_dir("v1")))
+    assert card["hef_sha256"] and card["extra"]["hw_arch"] == "hailo8" and card["input_size"] == [48, 32]
+    assert st.recorded(calib_key)["sha256"] == before  # calibration reused, not rebuilt
+    calib = dict(FakeRunner.calls)["optimize"]
+    assert calib.shape == (8, 48, 32, 3) and calib.dtype == np.float32 and calib.std() > 0

@@ -41,22 +41,24 @@ def _root(
     ),
 ) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
+    from rich.console import Console
     from rich.logging import RichHandler
 
-    logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(show_path=False, markup=False)], force=True
-    )
+    # Logs go to stderr: stdout belongs to the command's output (JSON lines with --json).
+    handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
 
 
 def _register() -> None:
     # Import order is the order in `pokecard --help`.
-    from pokecard.cli import bench, catalog, layout_cmd, models, recognize, store
+    from pokecard.cli import bench, catalog, edge, layout_cmd, models, recognize, store
 
     layout_cmd.register(app)
     store.register(app)
     bench.register(app)  # before the modules that add their benchmarks to its group
     catalog.register(app)
     models.register(app)
+    edge.register(app)  # adds `export hef` to the export group
     recognize.register(app)
 
 

@@ -133,3 +133,47 @@ def compile_hef(
     atomic.write_bytes(out_path, bytes(hef))
     log.info("wrote %s (%d bytes) for %s", out_path, len(hef), hw_arch)
     return Path(out_path)
+
+
+def write_calibration(
+    store: object, card: ModelCard, n: int = CALIBRATION_SIZE, *, seed: int = 0
+) -> np.ndarray:
+    """Build (or reuse) the calibration set under ``layout.CALIBRATION_DIR``: ``n`` simulated
+    training-style crops of the built catalogue at the card's input size, uint8 NHWC.
+
+    Calibration must look like what the chip will see on the device, so it uses the same
+    photo simulator as training (training seeds, never evaluation seeds)."""
+    import io
+
+    from pokecard import layout
+    from pokecard.catalog import load_processed
+    from pokecard.embed import resize_batch
+    from pokecard.photo import PhotoConfig, simulate_crop, train_seed
+    from pokecard.progress import progress
+
+    h, w = card.input_size
+    key = f"{layout.CALIBRATION_DIR}/calibration_{n}x{h}x{w}.npy"
+    meta_key = f"{layout.CALIBRATION_DIR}/calibration_{n}x{h}x{w}.json"
+    cat = load_processed(store)
+    want = {"n": n, "input_size": [h, w], "seed": seed, "catalog": cat.content_hash()}
+    if store.exists(key) and store.exists(meta_key) and store.get_json(meta_key) == want:  # type: ignore[attr-defined]
+        return np.load(io.BytesIO(store.get_bytes(key)))  # type: ignore[attr-defined]
+    if not cat.cards:
+        raise ModelError("the built catalogue is empty: run `pokecard catalog build` first")
+    out = np.empty((n, h, w, 3), np.uint8)
+    cfg = PhotoConfig.train()
+    images = {}
+    with progress(n, "calibration crops") as advance:
+        for i in range(n):
+            ci = i % len(cat.cards)
+            if ci not in images:
+                images[ci] = cat.load_image(cat.cards[ci])
+            crop = simulate_crop(images[ci], train_seed(ci, 1_000_000 + seed * n + i), cfg)
+            out[i] = resize_batch([crop], card)[0]
+            advance(1)
+    buf = io.BytesIO()
+    np.save(buf, out)
+    with store.batch():  # type: ignore[attr-defined]
+        store.put_bytes(key, buf.getvalue())  # type: ignore[attr-defined]
+        store.put_json(meta_key, want)  # type: ignore[attr-defined]
+    return out
