@@ -152,7 +152,7 @@ def markdown(r: dict[str, Any]) -> str:
     if d:
         lines += [
             "",
-            f"### Demo preset (`make demo`, `{d.get('command', 'pokecard demo')}`)",
+            f"### Demo preset (`{d.get('command', 'pokecard demo')}`)",
             "",
             f"{d['cards']} generated cards (near-duplicates included), teacher DINOv3 ViT-Ti/16 + 768 head, "
             "student EfficientNet-Lite0 + 768 head, 96 x 64 px. "
@@ -184,6 +184,11 @@ def markdown(r: dict[str, Any]) -> str:
         for k, s in d.get("stages", {}).items():
             ips = f"{s['images_per_s']:.1f}" if s.get("images_per_s") else ""
             lines.append(f"| {k} | {s['seconds']} | {ips} |")
+        skipped = [k for k, s in d.get("stages", {}).items() if s.get("status") == "skipped"]
+        if skipped:
+            lines.append(
+                f"\nSkipped (inputs unchanged since the previous run, outputs reused): {', '.join(skipped)}."
+            )
     x = r.get("real")
     if x and "stages" in x:
         st = x["stages"]
