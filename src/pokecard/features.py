@@ -6,9 +6,10 @@
   - ``shortlist``: which cards share the most descriptors with the query (one LSH index
     over every reference descriptor, nearest-neighbour votes per card). Needs no training.
   - ``verify``: for each shortlisted card, ratio-test matches + RANSAC homography; the
-    inlier count re-ranks the shortlist and is the principled unknown test (a card that is
-    not in the catalogue rarely gets more than a handful of geometrically consistent
-    matches).
+    count of inliers on *distinctive* reference keypoints re-ranks the shortlist and is the
+    principled unknown test. Keypoints that another card has at the same place (frame,
+    text box, energy symbols: the template) are flagged at build time and do not count,
+    so a card outside the catalogue does not score on the template it shares.
 * :class:`LayoutDescriptor` is a training-free global descriptor (a small, blurred,
   mean-removed Lab thumbnail of the rectified crop). The training-free reference DB stores
   it as its "embedding", so every DB has the same files and the same usearch path.
@@ -41,10 +42,16 @@ class FeatureConfig:
     vote_max_distance: int = 64  # Hamming distance (of 256 bits) for a descriptor vote
     ratio: float = 0.8  # Lowe ratio test in verification
     ransac_px: float = 6.0  # reprojection threshold in canonical-crop pixels
-    shortlist: int = 5  # cards verified per photo
+    shortlist: int = 4  # cards verified per photo
     # The art window (share of the canonical height): frame, text box and symbols are shared
     # by every card of a template, the art is not, so only inliers here count as evidence.
     art_window: tuple[float, float] = (0.09, 0.56)
+    # A reference keypoint is "common" (template: frame, text box, symbols) when another card
+    # has a descriptor within this Hamming distance at about the same place (px, canonical).
+    common_distance: int = 48
+    common_px: float = 10.0
+    common_exact_max_cards: int = 3000  # above this, template flags come from the LSH index (approximate)
+    score: str = "distinct"  # what counts as evidence: "distinct" | "art" | "all" inliers
     lsh: dict[str, int] = field(
         default_factory=lambda: {"table_number": 12, "key_size": 20, "multi_probe_level": 1}
     )
@@ -88,13 +95,24 @@ class Verification:
     row: int
     inliers: int  # all RANSAC inliers
     matches: int  # ratio-test matches
-    art_inliers: int = 0  # inliers inside the art window of the reference (card-specific)
+    art_inliers: int = 0  # inliers inside the art window of the reference
+    distinct_inliers: int = 0  # inliers on reference keypoints no other card shares (card-specific)
+
+    def score(self, kind: str) -> int:
+        return {"distinct": self.distinct_inliers, "art": self.art_inliers}.get(kind, self.inliers)
 
 
 class KeypointDB:
     """Reference ORB keypoints of every card (row order = reference DB rows)."""
 
-    def __init__(self, xy: np.ndarray, desc: np.ndarray, offsets: np.ndarray, config: FeatureConfig) -> None:
+    def __init__(
+        self,
+        xy: np.ndarray,
+        desc: np.ndarray,
+        offsets: np.ndarray,
+        config: FeatureConfig,
+        common: np.ndarray | None = None,
+    ) -> None:
         self.xy = np.ascontiguousarray(xy, dtype=np.float32)
         self.desc = np.ascontiguousarray(desc, dtype=np.uint8)
         self.offsets = np.asarray(offsets, dtype=np.int64)
@@ -105,6 +123,67 @@ class KeypointDB:
             )
         self.owner = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int32), np.diff(self.offsets))
         self._flann = None
+        self.common = np.zeros(len(self.desc), bool) if common is None else np.asarray(common, bool)
+        if common is None and len(self.desc):
+            self.common = self._find_common()
+        if len(self.common) != len(self.desc):
+            raise ReferenceDBError(
+                f"keypoints are inconsistent: {len(self.common)} template flags for {len(self.desc)} descriptors"
+            )
+
+    def _find_common(self) -> np.ndarray:
+        """Flag keypoints that another card shares at about the same place (the card template).
+
+        Exact: every keypoint is compared (Hamming) with the keypoints of every other card
+        that lie within ``common_px`` of it, found through a grid of ``common_px`` cells.
+        """
+        cfg = self.config
+        if self.count > cfg.common_exact_max_cards:
+            return self._find_common_lsh()
+        cell = max(1.0, float(cfg.common_px))
+        common = np.zeros(len(self.desc), bool)
+        gx = np.floor(self.xy[:, 0] / cell).astype(np.int64)
+        gy = np.floor(self.xy[:, 1] / cell).astype(np.int64)
+        key = gx * 100_003 + gy
+        order = np.argsort(key, kind="stable")
+        skey = key[order]
+        bits = np.unpackbits(self.desc, axis=1).astype(np.float32)  # [M, 256]; float: BLAS matmul
+        for cx, cy in set(zip(gx.tolist(), gy.tolist(), strict=True)):
+            a0, a1 = np.searchsorted(skey, [cx * 100_003 + cy, cx * 100_003 + cy + 1])
+            mine = order[a0:a1]
+            near = []
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    k = (cx + dx) * 100_003 + cy + dy
+                    b0, b1 = np.searchsorted(skey, [k, k + 1])
+                    near.append(order[b0:b1])
+            nb = np.concatenate(near)
+            if len(nb) < 2:
+                continue
+            # Hamming distances via dot products of 0/1 bit vectors
+            bm = bits[mine]
+            bn = bits[nb]
+            ham = bm.sum(1)[:, None] + bn.sum(1)[None, :] - 2 * (bm @ bn.T)
+            close = np.abs(self.xy[mine][:, None, :] - self.xy[nb][None, :, :]).max(axis=2) <= cfg.common_px
+            other = self.owner[mine][:, None] != self.owner[nb][None, :]
+            common[mine] |= np.any((ham <= cfg.common_distance) & close & other, axis=1)
+        return common
+
+    def _find_common_lsh(self) -> np.ndarray:
+        """Approximate template flags for big catalogues: LSH neighbours instead of every pair."""
+        cfg = self.config
+        common = np.zeros(len(self.desc), bool)
+        for i, ms in enumerate(self._matcher().knnMatch(self.desc, k=8)):
+            for m in ms:
+                j = m.trainIdx
+                if (
+                    self.owner[j] != self.owner[i]
+                    and m.distance <= cfg.common_distance
+                    and float(np.abs(self.xy[j] - self.xy[i]).max()) <= cfg.common_px
+                ):
+                    common[i] = True
+                    break
+        return common
 
     @property
     def count(self) -> int:
@@ -128,14 +207,14 @@ class KeypointDB:
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
-        np.savez(buf, xy=self.xy, desc=self.desc, offsets=self.offsets)
+        np.savez(buf, xy=self.xy, desc=self.desc, offsets=self.offsets, common=self.common)
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes, config: FeatureConfig, source: str = "keypoints") -> KeypointDB:
         try:
             z = np.load(io.BytesIO(data), allow_pickle=False)
-            return cls(z["xy"], z["desc"], z["offsets"], config)
+            return cls(z["xy"], z["desc"], z["offsets"], config, z["common"] if "common" in z.files else None)
         except ReferenceDBError:
             raise
         except Exception as e:
@@ -187,7 +266,7 @@ class KeypointDB:
         ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
         for row in rows:
             rxy, rdesc = self.card(row)
-            inl = art = 0
+            inl = art = distinct = 0
             good: list[tuple[int, int]] = []
             if len(rdesc) >= 2 and len(desc) >= 2:
                 for m in bf.knnMatch(desc, rdesc, k=2):
@@ -205,7 +284,13 @@ class KeypointDB:
                     ry = r.reshape(-1, 2)[m, 1]
                     lo, hi = self.config.art_window
                     art = int(np.sum((ry >= lo * rh) & (ry <= hi * rh)))
-            out.append(Verification(row=int(row), inliers=inl, matches=len(good), art_inliers=art))
+                    ridx = self.offsets[row] + np.array([g[1] for g in good])[m]
+                    distinct = int(np.sum(~self.common[ridx]))
+            out.append(
+                Verification(
+                    row=int(row), inliers=inl, matches=len(good), art_inliers=art, distinct_inliers=distinct
+                )
+            )
         return out
 
 

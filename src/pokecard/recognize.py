@@ -11,7 +11,8 @@ Which mode a user gets (see docs/recognizer.md):
   below the calibrated score threshold.
 
 Result (DESIGN.md section 4): ``file, status, card, score, margin, top_k, timings_ms, error``.
-``score`` is the RANSAC inlier count when verification ran, else the cosine similarity;
+``score`` is the count of RANSAC inliers on distinctive (non-template) reference keypoints
+when verification ran, else the cosine similarity;
 ``margin`` is best minus second-best distinct card on the same scale.
 """
 
@@ -51,6 +52,7 @@ class Scored:
     ranked: list[tuple[int, float]]  # (row, score) best first, distinct cards
     verified: bool
     timings: dict[str, float] = field(default_factory=dict)
+    quad_found: bool = False  # any card-like quad in the frame (not only the one that scored best)
 
 
 class Recognizer:
@@ -162,7 +164,7 @@ class Recognizer:
         t0 = time.perf_counter()
         ver = self.db.keypoints.verify(xy, desc, rows, query_hw=det.crop.shape[:2])
         tm["verify"] += _ms(t0)
-        ranked = sorted(((v.row, float(v.art_inliers)) for v in ver), key=lambda t: -t[1])
+        ranked = sorted(((v.row, float(v.score(self.features.score))) for v in ver), key=lambda t: -t[1])
         return Scored(det, ranked[: self.top_k], True, tm)
 
     def score(self, rgb: np.ndarray, exclude: set[int] | None = None) -> Scored:
@@ -185,6 +187,7 @@ class Recognizer:
                 break
         assert best is not None
         best.timings = {"detect": t_detect, **totals}
+        best.quad_found = dets[0].found
         return best
 
     def _threshold(self, verified: bool) -> float:
@@ -198,7 +201,7 @@ class Recognizer:
         thr = self._threshold(sc.verified)
         if ranked and best >= thr and best > second:
             status = "ok"
-        elif not sc.detection.found and (sc.detection.blank or not ranked or best < thr):
+        elif sc.detection.blank or not sc.quad_found:
             status = "no_card"
         else:
             status = "unknown"
@@ -336,7 +339,9 @@ def calibrate_reference(
     rec = Recognizer(store, backend=backend, threads=None, top_k=5)
     db = rec.db
     rng = np.random.default_rng(seed)
+    # more photos than cards (small catalogues): several photos per card, other seeds
     rows = sorted(rng.choice(len(db), size=min(n, len(db)), replace=False).tolist())
+    rows = [rows[j % len(rows)] for j in range(max(n, len(rows)))] if n > len(db) else rows
     by_id = {c.card_id: c for c in catalog.cards}
     out: dict[str, Any] = {"method": "leave-one-out simulated photos", "photos": len(rows), "thresholds": {}}
     modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
@@ -345,11 +350,13 @@ def calibrate_reference(
         sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
     )
     with progress(len(rows) + len(ooc_files), "calibrating unknown threshold") as advance:
-        for row in rows:
+        for j, row in enumerate(rows):
             card = by_id.get(db.card_ids[row])
             if card is None:
                 continue
-            photo, _ = scene(catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + row)
+            photo, _ = scene(
+                catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + j * 4096 + row
+            )
             for key, verify in modes:
                 rec.verify = verify
                 sc = rec.score(photo)

@@ -56,7 +56,7 @@ def ooc_root(built_root: Path, small_catalog, tmp_path_factory: pytest.TempPathF
     root = _copy_root(built_root, tmp_path_factory.mktemp("ooc"))
     cat = load_processed(root)
     sub = Catalog(cat.name, cat.root, cat.cards[: N_CARDS - 3])
-    build_reference(root, None, catalog=sub, progress=False, calibration_photos=N_CARDS - 3)
+    build_reference(root, None, catalog=sub, progress=False, calibration_photos=45)
     return root
 
 
@@ -123,9 +123,17 @@ def export_tiny_model(
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Two different tiny ONNX embedding models (A and B), each with its model card."""
+    """Two different tiny ONNX embedding models (A and B), each with its model card.
+
+    Exported in a child process: torch's OpenMP runtime loaded next to OpenCV's and
+    usearch's thread pools in one test process deadlocked here."""
+    import subprocess
+    import sys
+
     base = tmp_path_factory.mktemp("models")
-    return export_tiny_model(base / "a", seed=0), export_tiny_model(base / "b", seed=1)
+    for name, seed in (("a", 0), ("b", 1)):
+        subprocess.run([sys.executable, __file__, str(base / name), str(seed)], check=True, timeout=300)
+    return base / "a" / "student_stage2_final.onnx", base / "b" / "student_stage2_final.onnx"
 
 
 def photo_of(catalog, i: int, seed: int) -> np.ndarray:  # noqa: ANN001
@@ -141,3 +149,9 @@ def write_jpeg(path: Path, rgb: np.ndarray, quality: int = 90) -> Path:
 
     Image.fromarray(rgb).save(path, quality=quality)
     return path
+
+
+if __name__ == "__main__":  # the tiny_models fixture runs this in a child process
+    import sys
+
+    export_tiny_model(Path(sys.argv[1]), seed=int(sys.argv[2]))

@@ -46,7 +46,7 @@ def test_training_free_db_files_and_manifest(tf_root: Path) -> None:
     # every reference vector finds its own row first
     rows, scores = db.search(db.embeddings, k=3)
     assert rows[:, 0].tolist() == list(range(N_CARDS))
-    assert np.allclose(scores[:, 0], 1.0, atol=1e-4)
+    assert np.allclose(scores[:, 0], 1.0, atol=2e-3)  # f16 index
     rows, _ = db.search(db.embeddings[:2], k=2, exclude={0, 1})
     assert 0 not in rows[0] and 1 not in rows[1]
 

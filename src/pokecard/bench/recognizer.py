@@ -414,22 +414,18 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     )
     rec_g = Recognizer(root, threads=1, verify=False)
     modes["training-free: global layout descriptor only"] = _run_mode(rec_g, photos, row_of)
-    student = (
-        model or find_student(os.environ.get("POKECARD_ROOT", "work/root"))
-        if Path(os.environ.get("POKECARD_ROOT", "work/root")).is_dir()
-        else model
-    )
+    student = model or os.environ.get("POKECARD_BENCH_MODEL")
+    proj = Path(os.environ.get("POKECARD_ROOT", "work/root"))
+    if not student and proj.is_dir():
+        key = find_student(proj)
+        student = str(proj / key) if key else None
     if student:
         try:
-            eroot = work / "root-emb"
             import shutil
 
+            eroot = work / "root-emb"
             shutil.copytree(root, eroot)
-            src = (
-                student
-                if Path(student).is_file()
-                else str(Path(os.environ.get("POKECARD_ROOT", "work/root")) / student)
-            )
+            src = student
             build_reference(
                 eroot, src, mode="embedding", progress=False, calibration_photos=60 if quick else 150
             )
@@ -548,7 +544,7 @@ def markdown(res: dict[str, Any], command: str) -> str:
     cal = res["calibration"].get("min_inliers", {})
     L += [
         "",
-        f"Unknown (threshold {u['threshold']:g} art inliers, calibrated at build time: {cal.get('ooc_accepted', 0):.1%} of {cal.get('ooc_photos')} calibration out-of-catalogue photos accepted, in-catalogue drop {cal.get('accuracy_drop_points')} points): "
+        f"Unknown (threshold {u['threshold']:g} distinctive inliers, calibrated at build time: {cal.get('ooc_accepted', 0):.1%} of {cal.get('ooc_photos')} calibration out-of-catalogue photos accepted, in-catalogue drop {cal.get('accuracy_drop_points')} points): "
         f"on {u['leave_one_out_photos']} fresh leave-one-out photos {u['ooc_accepted']:.1%} accepted, in-catalogue correct and accepted {u['in_catalogue_correct_and_accepted']:.1%}; "
         f"card backs named: {u['card_backs_named']}; real out-of-catalogue photos (card-grader) accepted: {u['real_ooc_card_grader']['accepted']}/{u['real_ooc_card_grader']['photos']}.",
         "",
