@@ -145,6 +145,17 @@ def test_unreadable_file(tmp_path: Path) -> None:
         p.chmod(0o644)
 
 
+def test_unreadable_entries_even_as_root(tmp_path: Path) -> None:
+    """Root reads any file, so also cover what nobody can read: a dangling link and a folder
+    named like a photo (both turn up in real photo folders after a sync)."""
+    gone = tmp_path / "gone.jpg"
+    gone.symlink_to(tmp_path / "deleted-target.jpg")
+    assert "gone.jpg" in _err(gone)
+    folder = tmp_path / "album.jpg"
+    folder.mkdir()
+    assert "album.jpg" in _err(folder)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     data=st.binary(min_size=0, max_size=2048),
