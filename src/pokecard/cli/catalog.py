@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, json_mode
 
 catalog_app = typer.Typer(
     help="The card catalogue: build it into the layout, or generate a demo one.", no_args_is_help=True
@@ -173,17 +173,6 @@ def register(app: typer.Typer) -> None:
     """Register this module's commands on the main app."""
     app.add_typer(catalog_app, name="catalog")
     app.command("photos")(photos)
-    bench_app = _find_group(app, "bench")
-    if bench_app is None:
-        bench_app = typer.Typer(
-            help="Benchmarks: numbers into reports/ and docs/benchmarks.md.", no_args_is_help=True
-        )
-        app.add_typer(bench_app, name="bench")
-    bench_app.command("photo")(bench_photo)
-
-
-def _find_group(app: typer.Typer, name: str) -> typer.Typer | None:
-    for info in app.registered_groups:
-        if info.name == name and info.typer_instance is not None:
-            return info.typer_instance
-    return None
+    group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.").command("photo")(
+        bench_photo
+    )

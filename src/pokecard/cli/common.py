@@ -34,3 +34,14 @@ def console():  # noqa: ANN201 - rich is imported lazily
     from rich.console import Console
 
     return Console()
+
+
+def group(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    """The sub-app ``name`` (e.g. bench, export), shared by the modules that add commands to it:
+    found if another module registered it first, else created."""
+    for g in app.registered_groups:
+        if g.name == name and g.typer_instance is not None:
+            return g.typer_instance
+    sub = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, json_mode
 
 
 def export_hef_cmd(
@@ -53,10 +53,4 @@ def export_hef_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    for g in app.registered_groups:
-        if g.name == "export" and g.typer_instance is not None:
-            g.typer_instance.command("hef")(export_hef_cmd)
-            return
-    export_app = typer.Typer(help="Export models.", no_args_is_help=True)
-    export_app.command("hef")(export_hef_cmd)
-    app.add_typer(export_app, name="export")
+    group(app, "export", "Export models: ONNX and Hailo HEF.").command("hef")(export_hef_cmd)

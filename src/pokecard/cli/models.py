@@ -7,17 +7,7 @@ from typing import Any
 
 import typer
 
-from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
-
-
-def _group(app: typer.Typer, name: str, help: str) -> typer.Typer:
-    """The sub-app ``name``, shared with other modules that register commands under it."""
-    for g in app.registered_groups:
-        if g.name == name and g.typer_instance is not None:
-            return g.typer_instance
-    sub = typer.Typer(help=help, no_args_is_help=True)
-    app.add_typer(sub, name=name)
-    return sub
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, json_mode
 
 
 def _fmt(x: Any) -> str:
@@ -216,8 +206,8 @@ def bench_training_cmd(
 def register(app: typer.Typer) -> None:
     """Register this module's commands on the main app."""
     app.command("train")(train_cmd)
-    export_app = _group(app, "export", "Export models: ONNX (and Hailo HEF where the compiler exists).")
+    export_app = group(app, "export", "Export models: ONNX (and Hailo HEF where the compiler exists).")
     export_app.command("onnx")(export_onnx_cmd)
     app.command("demo")(demo_cmd)
-    bench_app = _group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
+    bench_app = group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
     bench_app.command("training")(bench_training_cmd)

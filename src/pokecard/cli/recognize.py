@@ -11,19 +11,9 @@ from typing import Any
 
 import typer
 
-from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, json_mode
 
 CSV_FIELDS = ("card_id", "name", "set", "number", "score", "file", "time")
-
-
-def _group(app: typer.Typer, name: str, help: str) -> typer.Typer:
-    """The sub-app ``name``, shared with other modules that register commands under it."""
-    for g in app.registered_groups:
-        if g.name == name and g.typer_instance is not None:
-            return g.typer_instance
-    sub = typer.Typer(help=help, no_args_is_help=True)
-    app.add_typer(sub, name=name)
-    return sub
 
 
 def _root(root: str | None) -> Any:
@@ -96,8 +86,8 @@ def append_csv(path: Path, results: list[dict[str, Any]]) -> int:
 
 
 def register(app: typer.Typer) -> None:
-    index_app = _group(app, "index", "The reference DB: one embedding + keypoints per catalogue card.")
-    bench_app = _group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
+    index_app = group(app, "index", "The reference DB: one embedding + keypoints per catalogue card.")
+    bench_app = group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
 
     @index_app.command("build")
     def index_build(
