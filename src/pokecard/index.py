@@ -38,6 +38,7 @@ from pokecard import __version__, layout
 from pokecard.card import CANONICAL_HW, CANONICAL_W
 from pokecard.errors import ModelError, ObjectNotFound, PokecardError, ReferenceDBError
 from pokecard.features import FeatureConfig, KeypointDB, LayoutDescriptor
+from pokecard.store import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,6 @@ def _open(store: Any) -> Any:
     from pokecard.store import Store, open_store
 
     return store if isinstance(store, Store) else open_store(store)
-
-
-def sha256_path(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _local_file(st: Any, key: str) -> Path:
@@ -288,7 +281,7 @@ def build_reference(
                 "key": resolved.key,
                 "path": None if resolved.key else str(resolved.path),
                 "file": resolved.path.name,
-                "sha256": sha256_path(resolved.path),
+                "sha256": sha256_file(resolved.path),
                 "name": embedder.card.name,
                 "identity": embedder.card.identity(),
                 "card": embedder.card.as_dict(),
@@ -519,10 +512,11 @@ class ReferenceDB:
                 f"({ident.get('architecture')}; differs in {', '.join(diff)}); rebuild it with `pokecard index build --model ...`"
             )
         path = getattr(embedder, "model_path", None)
-        if m.get("sha256") and path is not None and sha256_path(path) != m["sha256"]:
+        running = sha256_file(path) if m.get("sha256") and path is not None else None
+        if running is not None and running != m["sha256"]:
             raise ReferenceDBError(
                 f"{self.url} was built by a model with sha256 {m['sha256'][:12]}..., but {path} has "
-                f"sha256 {sha256_path(path)[:12]}...: a different model; rebuild it with `pokecard index build --model {path}`"
+                f"sha256 {running[:12]}...: a different model; rebuild it with `pokecard index build --model {path}`"
             )
 
     def search(

@@ -14,7 +14,6 @@ torch and timm are imported inside the functions (this module is imported by the
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
@@ -216,10 +215,6 @@ def load_checkpoint_bytes(data: bytes, source: str = "checkpoint") -> dict[str, 
     if not isinstance(obj, dict) or "model" not in obj:
         raise ModelError(f"{source}: not a pokecard checkpoint (no 'model' state dict)")
     return obj
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def model_from_checkpoint(ckpt: dict[str, Any], card: Any) -> Any:

@@ -113,9 +113,9 @@ def export_tiny_model(
             opset_version=17,
             dynamo=False,
         )
-    from pokecard.index import sha256_path
+    from pokecard.store import sha256_file
 
-    card.onnx_sha256 = sha256_path(path)
+    card.onnx_sha256 = sha256_file(path)
     card.weights_sha256 = card.onnx_sha256
     card.save(folder / "model_card.json")
     return path

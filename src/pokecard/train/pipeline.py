@@ -12,7 +12,6 @@ inputs resumes from it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import logging
@@ -30,6 +29,7 @@ from pokecard import layout
 from pokecard.errors import ConfigError, ModelError
 from pokecard.modelcard import ModelCard
 from pokecard.progress import progress
+from pokecard.store import sha256_bytes
 from pokecard.train import STAGES
 from pokecard.train.config import StageConfig, TrainConfig, load_preset
 
@@ -65,11 +65,7 @@ class TrainResult:
         return next((s for s in self.stages if s.stage == name), None)
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_sha(path: str | os.PathLike[str] | None) -> str | None:
+def _filesha256_bytes(path: str | os.PathLike[str] | None) -> str | None:
     if path is None:
         return None
     from pokecard.store import sha256_file
@@ -184,7 +180,7 @@ class _Run:
         rec = self.store.recorded(key)
         if rec is not None:
             return str(rec["sha256"])
-        return _sha(self.store.get_bytes(key))
+        return sha256_bytes(self.store.get_bytes(key))
 
     def need(self, key: str, stage: str) -> None:
         if not self.store.exists(key):
@@ -232,7 +228,7 @@ class _Run:
                 "loss": asdict(c.loss),
                 "data": asdict(c.data),
                 "seed": c.seed,
-                "weights": _file_sha(self.teacher_weights),
+                "weights": _filesha256_bytes(self.teacher_weights),
             }
         if stage == "gallery":
             return {"catalog": self.catalog_hash, "teacher": self.sha_of(layout.teacher_checkpoint(v))}
@@ -244,7 +240,7 @@ class _Run:
                 "loss": asdict(c.loss),
                 "data": asdict(c.data),
                 "seed": c.seed,
-                "weights": _file_sha(self.student_weights),
+                "weights": _filesha256_bytes(self.student_weights),
             }
         if stage == "evaluate":
             return {
@@ -531,7 +527,7 @@ def _finish_training(
     from pokecard.models import state_dict_bytes
 
     data = state_dict_bytes(net, {"history": history, "preset": run.cfg.name})
-    card.weights_sha256 = _sha(data)
+    card.weights_sha256 = sha256_bytes(data)
     card.metrics = {
         "train_loss_first": history[0]["loss"],
         "train_loss_last": history[-1]["loss"],
@@ -559,20 +555,15 @@ def _finish_training(
         )
 
 
-def stage_teacher(run: _Run, h: str, res: StageResult) -> None:
+def _net_and_pool(run: _Run, role: str, sc: StageConfig, weights: Any) -> tuple[Any, ModelCard, Any]:
+    """The network, its model card and the simulated-crop pool a training stage learns from."""
     from pokecard.models import create_model
     from pokecard.train.data import training_pool
-    from pokecard.train.losses import NormSoftmax
 
-    sc, v = run.cfg.teacher, run.v
     net = create_model(
-        sc.model,
-        embedding_dim=sc.embedding_dim,
-        input_size=sc.input_size,
-        weights=run.teacher_weights,
-        **sc.timm_kwargs,
+        sc.model, embedding_dim=sc.embedding_dim, input_size=sc.input_size, weights=weights, **sc.timm_kwargs
     )
-    card = _make_card(run, "teacher", sc, net)
+    card = _make_card(run, role, sc, net)
     d = run.cfg.data
     pool = training_pool(
         run.cards,
@@ -582,6 +573,14 @@ def stage_teacher(run: _Run, h: str, res: StageResult) -> None:
         workers=d.workers,
         catalog_hash=run.catalog_hash,
     )
+    return net, card, pool
+
+
+def stage_teacher(run: _Run, h: str, res: StageResult) -> None:
+    from pokecard.train.losses import NormSoftmax
+
+    sc, v = run.cfg.teacher, run.v
+    net, card, pool = _net_and_pool(run, "teacher", sc, run.teacher_weights)
     loss_mod = NormSoftmax(len(run.cards), sc.embedding_dim, run.cfg.loss.scale, run.cfg.loss.margin)
 
     def loss_fn(emb: Any, y: Any) -> tuple[Any, dict[str, float]]:
@@ -602,7 +601,7 @@ def stage_teacher(run: _Run, h: str, res: StageResult) -> None:
             "architecture": card.architecture,
             "weights_sha256": card.weights_sha256,
             "catalog": run.catalog_hash,
-            "init": _file_sha(run.teacher_weights) or "random",
+            "init": _filesha256_bytes(run.teacher_weights) or "random",
         },
     )
 
@@ -629,29 +628,11 @@ def stage_gallery(run: _Run, h: str, res: StageResult) -> None:
 def stage_student(run: _Run, h: str, res: StageResult) -> None:
     import torch
 
-    from pokecard.models import create_model
-    from pokecard.train.data import training_pool
     from pokecard.train.losses import distill_loss
 
     sc, v, lc = run.cfg.student, run.v, run.cfg.loss
     gallery = torch.from_numpy(run.gallery()).to(run.device)
-    net = create_model(
-        sc.model,
-        embedding_dim=sc.embedding_dim,
-        input_size=sc.input_size,
-        weights=run.student_weights,
-        **sc.timm_kwargs,
-    )
-    card = _make_card(run, "student", sc, net)
-    d = run.cfg.data
-    pool = training_pool(
-        run.cards,
-        d.views_per_card,
-        hw=sc.input_size,
-        config_name=d.photo_config,
-        workers=d.workers,
-        catalog_hash=run.catalog_hash,
-    )
+    net, card, pool = _net_and_pool(run, "student", sc, run.student_weights)
 
     def loss_fn(emb: Any, y: Any) -> tuple[Any, dict[str, float]]:
         return distill_loss(
@@ -678,7 +659,7 @@ def stage_student(run: _Run, h: str, res: StageResult) -> None:
             "architecture": card.architecture,
             "weights_sha256": card.weights_sha256,
             "distilled_from": run.sha_of(layout.teacher_gallery(v)),
-            "init": _file_sha(run.student_weights) or "random",
+            "init": _filesha256_bytes(run.student_weights) or "random",
         },
     )
 
@@ -1026,7 +1007,7 @@ def train(
     try:
         for name in todo:
             inputs = run.inputs(name)
-            h = _sha(json.dumps(inputs, sort_keys=True, default=str).encode())
+            h = sha256_bytes(json.dumps(inputs, sort_keys=True, default=str).encode())
             if run.stamp_ok(name, h):
                 results.append(StageResult(name, "skipped", note="inputs unchanged"))
                 log.info("%s: skipped (inputs unchanged)", name)
