@@ -95,8 +95,21 @@ def _line_intersection(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
     return np.array([x1 + t * vx1, y1 + t * vy1], dtype=np.float32)
 
 
-def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
-    """Fit a line to the contour points near each side's middle; corners = line intersections."""
+def _intersect_all(lines: list[np.ndarray]) -> np.ndarray | None:
+    out = []
+    for i in range(4):
+        p = _line_intersection(lines[i - 1], lines[i])
+        if p is None:
+            return None
+        out.append(p)
+    return np.array(out, dtype=np.float32)
+
+
+def _fit_to_contour(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
+    """Fit a line to the contour points near each side's middle; corners = line intersections.
+
+    This puts the corners where the straight edges meet, not on the rounded corner that the
+    polygon approximation cut."""
     import cv2
 
     pts = contour.reshape(-1, 2).astype(np.float32)
@@ -116,53 +129,271 @@ def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
         if len(sel) < 5:
             return quad
         lines.append(cv2.fitLine(sel, cv2.DIST_HUBER, 0, 0.01, 0.01).reshape(4))
-    out = []
-    for i in range(4):
-        p = _line_intersection(lines[i - 1], lines[i])
-        if p is None:
-            return quad
-        out.append(p)
-    out = np.array(out, dtype=np.float32)
+    out = _intersect_all(lines)
     # a refinement that moves a corner far (bad fit) is ignored
-    if np.max(np.linalg.norm(out - quad, axis=1)) > 0.08 * np.linalg.norm(quad[2] - quad[0]):
+    if out is None or np.max(np.linalg.norm(out - quad, axis=1)) > 0.08 * np.linalg.norm(quad[2] - quad[0]):
         return quad
     return out
 
 
-def _candidates(rgb: np.ndarray) -> list[np.ndarray]:
+class _Edges:
+    """Colour gradients of the working image, sampled along a quad's sides to put each side on
+    the strongest edge near it (sub-pixel) and to say how much of the side an edge supports."""
+
+    def __init__(self, ycc: np.ndarray) -> None:
+        import cv2
+
+        self.gx = cv2.Sobel(ycc, cv2.CV_16S, 1, 0, ksize=3)
+        self.gy = cv2.Sobel(ycc, cv2.CV_16S, 0, 1, ksize=3)
+        # noise floor: most of a photo is flat; a real edge is well above the median gradient
+        gx, gy = self.gx[::4, ::4].astype(np.float32), self.gy[::4, ::4].astype(np.float32)
+        self.floor = max(12.0, 3.0 * float(np.median(np.sqrt((gx**2 + gy**2).sum(axis=2)))))
+
+    def profile(
+        self, a: np.ndarray, b: np.ndarray, radius: float, n: int = 28, lo: float = 0.1, hi: float = 0.9
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample points along a -> b, and the edge strength across the side at offsets -r..r.
+
+        Returns (points [n, 2], normal [2], strength [n, m]) with offsets ``np.arange(-r, r + 1)``."""
+        import cv2
+
+        ab = b - a
+        L = float(np.linalg.norm(ab)) + 1e-6
+        u = ab / L
+        nrm = np.array([-u[1], u[0]], np.float32)
+        t = np.linspace(lo, hi, n, dtype=np.float32)
+        p = a[None, :] + t[:, None] * ab[None, :]
+        offs = np.arange(-radius, radius + 1, dtype=np.float32)
+        mx = (p[:, 0, None] + offs[None, :] * nrm[0]).astype(np.float32)
+        my = (p[:, 1, None] + offs[None, :] * nrm[1]).astype(np.float32)
+        gx = cv2.remap(self.gx, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        gy = cv2.remap(self.gy, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        proj = (
+            gx.astype(np.float32) * nrm[0] + gy.astype(np.float32) * nrm[1]
+        )  # [n, m, 3]: gradient across the side, per channel
+        return p, nrm, np.sqrt((proj**2).sum(axis=2))
+
+    def snap(self, quad: np.ndarray, radius: int) -> tuple[np.ndarray | None, float, float]:
+        """Move each side onto the strongest edge within ``radius`` px, fit lines, intersect.
+
+        Returns (quad or None, mean support, min support): support of a side is the share of
+        its samples with an edge above the noise floor within 1.5 px of the fitted line."""
+        import cv2
+
+        lines, sup = [], []
+        for i in range(4):
+            a, b = quad[i], quad[(i + 1) % 4]
+            p, nrm, s = self.profile(a, b, radius)
+            k = np.argmax(s, axis=1)
+            rows = np.arange(len(k))
+            v = s[rows, k]
+            inner = (k > 0) & (k < s.shape[1] - 1)
+            km, kp = np.clip(k - 1, 0, s.shape[1] - 1), np.clip(k + 1, 0, s.shape[1] - 1)
+            y0, y1, y2 = s[rows, km], v, s[rows, kp]
+            den = y0 - 2 * y1 + y2
+            sub = np.where(inner & (den < 0), 0.5 * (y0 - y2) / np.where(den < 0, den, -1), 0.0)
+            off = k - radius + np.clip(sub, -0.5, 0.5)
+            ok = inner & (v > self.floor)
+            if ok.sum() < 6:
+                return None, 0.0, 0.0
+            pts = (p + off[:, None] * nrm[None, :])[ok].astype(np.float32)
+            line = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).reshape(4)
+            d = np.abs((pts[:, 0] - line[2]) * line[1] - (pts[:, 1] - line[3]) * line[0])
+            good = d < 1.5
+            if good.sum() >= 6 and good.sum() < len(pts):
+                line = cv2.fitLine(pts[good], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4)
+            lines.append(line)
+            sup.append(float(good.sum()) / len(k))
+        out = _intersect_all(lines)
+        if out is None:
+            return None, 0.0, 0.0
+        return out, float(np.mean(sup)), float(np.min(sup))
+
+
+def _candidates(ycc: np.ndarray) -> list[np.ndarray]:
+    """Closed outlines of things in the frame, from several binarizations (one may miss a card
+    that another finds): colour Canny, grey Canny at two sensitivities, Otsu and its inverse.
+    Edge maps give their holes too (``RETR_LIST``): a card lying on another card or touching a
+    paper has its own closed outline inside the merged blob."""
     import cv2
 
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    lab = cv2.cvtColor(cv2.GaussianBlur(rgb, (5, 5), 0), cv2.COLOR_RGB2LAB)
-    gray = lab[..., 0]
-    masks = []
+    gray = ycc[..., 0]
+    edge_masks = []
     # colour edges catch a silver border on a pale table that grey edges miss
-    edges = [cv2.Canny(lab[..., i], lo, hi) for i, (lo, hi) in enumerate(((30, 90), (12, 36), (12, 36)))]
-    masks.append(
-        cv2.morphologyEx(
-            cv2.bitwise_or(cv2.bitwise_or(*edges[:2]), edges[2]), cv2.MORPH_CLOSE, k, iterations=2
-        )
-    )
+    edges = [cv2.Canny(ycc[..., i], lo, hi) for i, (lo, hi) in enumerate(((30, 90), (12, 36), (12, 36)))]
+    edge_masks.append(cv2.bitwise_or(cv2.bitwise_or(*edges[:2]), edges[2]))
     med = float(np.median(gray))
-    e = cv2.Canny(gray, max(5.0, 0.33 * med), max(20.0, min(255.0, 0.8 * med + 20)))
-    masks.append(cv2.morphologyEx(e, cv2.MORPH_CLOSE, k, iterations=2))
-    e = cv2.Canny(gray, 8, 24)  # faint edges: a pale card on a pale table, glare
-    masks.append(cv2.morphologyEx(e, cv2.MORPH_CLOSE, k, iterations=2))
+    edge_masks.append(cv2.Canny(gray, max(5.0, 0.33 * med), max(20.0, min(255.0, 0.8 * med + 20))))
+    edge_masks.append(cv2.Canny(gray, 8, 24))  # faint edges: a pale card on a pale table, glare
     _, otsu = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    masks += [otsu, 255 - otsu]
     contours = []
-    for m in masks:
-        cs, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    for m in edge_masks:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, k, iterations=2)
+        cs, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        contours += list(cs)
+    for m in (otsu, 255 - otsu):
+        cs, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         contours += list(cs)
     return contours
 
 
 @dataclass
 class DetectConfig:
-    work_size: int = 640
-    min_area: float = 0.06  # share of the frame
-    aspect_tol: float = 0.22  # |short/long - 63/88| allowed (perspective)
+    work_size: int = 512
+    min_area: float = 0.04  # share of the frame
+    aspect_tol: float = 0.2  # |short/long - 63/88| allowed (perspective)
     min_fill: float = 0.7  # contour area / quad area
+    min_support: float = 0.45  # mean share of the four sides on an edge
+    snap_radius: float = 0.018  # edge search across each side, share of the quad's diagonal
+
+
+def _quads_from_contour(
+    c: np.ndarray, min_area: float, min_fill: float, max_quads: int = 12
+) -> list[np.ndarray]:
+    """Candidate quads for one outline.
+
+    A card alone: its convex hull reduced to four vertices (``approxPolyDP`` at growing
+    tolerance). A card touching something else (a box, a paper, a card under it): the hull is
+    not a quad, but the outline still runs along the card's sides, so every four long straight
+    pieces of the outline (in order) give a quad from their lines."""
+    import cv2
+
+    area = cv2.contourArea(c)
+    if area < min_area:
+        return []
+    hull = cv2.convexHull(c)
+    harea = cv2.contourArea(hull)
+    peri = cv2.arcLength(hull, True)
+    if area / harea >= min_fill * 0.9:
+        for eps in (0.01, 0.02, 0.03, 0.045, 0.06, 0.08):
+            ap = cv2.approxPolyDP(hull, eps * peri, True)
+            if len(ap) == 4:
+                quad = ap.reshape(4, 2).astype(np.float32)
+                if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+                    break
+                qarea = cv2.contourArea(quad)
+                if qarea > 0 and area / qarea >= min_fill and harea / qarea <= 1.15:
+                    return [order_corners(_fit_to_contour(order_corners(quad), c))]
+                break
+            if len(ap) < 4:
+                break
+    # long straight pieces of the outline
+    ap = cv2.approxPolyDP(c, 0.006 * cv2.arcLength(c, True) + 1.0, True).reshape(-1, 2).astype(np.float32)
+    if len(ap) < 4:
+        return []
+    seg = np.roll(ap, -1, axis=0) - ap
+    length = np.linalg.norm(seg, axis=1)
+    min_side = 0.5 * float(np.sqrt(min_area * CARD_ASPECT))
+    long_idx = [i for i in np.argsort(-length)[:8] if length[i] >= min_side]
+    if len(long_idx) < 4:
+        return []
+    long_idx.sort()
+    lines = [np.array([*(seg[i] / length[i]), *ap[i]], np.float32) for i in long_idx]
+    from itertools import combinations
+
+    out: list[np.ndarray] = []
+    for combo in combinations(range(len(lines)), 4):
+        ls = [lines[k] for k in combo]
+        # neighbours must turn (not be parallel); opposite sides roughly parallel
+        d = [ls[k][:2] for k in range(4)]
+        if min(abs(float(d[k][0] * d[(k + 1) % 4][1] - d[k][1] * d[(k + 1) % 4][0])) for k in range(4)) < 0.5:
+            continue
+        if abs(float(d[0] @ d[2])) < 0.8 or abs(float(d[1] @ d[3])) < 0.8:
+            continue
+        q = _intersect_all(ls)
+        if q is None or not cv2.isContourConvex(q.reshape(-1, 1, 2)):
+            continue
+        # each side is mostly the outline piece it came from (not a line stretched far beyond it)
+        if any(
+            length[long_idx[k]] < 0.4 * float(np.linalg.norm(q[(j + 1) % 4] - q[j]))
+            for j, k in enumerate(combo)
+        ):
+            continue
+        if cv2.contourArea(q) < min_area:
+            continue
+        out.append(order_corners(q))
+        if len(out) == max_quads:
+            break
+    return out
+
+
+def _interior_flat(ycc: np.ndarray, quad: np.ndarray, white: float) -> bool:
+    """A box, a phone or a sheet of paper: the inside of the quad is uniform, or mostly
+    colourless paper white (``white``: the frame's bright level) with a little dark print (a
+    card is printed edge to edge)."""
+    small = warp(ycc, quad, (44, 32))[4:-4, 3:-3].reshape(-1, 3).astype(np.float32)
+    L, chroma = small[:, 0], np.hypot(small[:, 1] - 128, small[:, 2] - 128)
+    if float(np.std(L)) < 1.5 and float(np.std(chroma)) < 1.5:
+        return True
+    pale = (0.85 * white < L) & (chroma < 8)
+    return bool(np.mean(pale) > 0.7)
+
+
+def _card_inside(edges: _Edges, q: np.ndarray) -> np.ndarray | None:
+    """A sleeve or top-loader gives an outline a little larger than the card. Look inside each
+    side of ``q`` for the nearest edge parallel to it (1.8-11 % of the card's height in); when
+    those edges sit one printed-border width in on most sides, ``q`` is the card itself (that
+    is its own border) and None is returned; else the quad on those edges, if it holds."""
+    h = (
+        max(
+            np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1]),
+            np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3]),
+        )
+        / 2
+    )
+    r = int(np.ceil(0.11 * h))
+    lo = max(2.0, 0.018 * h)  # past the far side of a thick plastic edge
+    offs: list[float | None] = []
+    thick = 0  # sides on a thick edge (two close parallel edges): the rim of a plastic holder
+    for i in range(4):
+        _, _, prof = edges.profile(q[i], q[(i + 1) % 4], r, n=24)
+        prof = prof[:, r:]  # inward half: offsets 0..r (the normal points inward)
+        mid = prof[:, 1:-1]
+        peak = (mid > prof[:, :-2]) & (mid >= prof[:, 2:]) & (mid > 0.5 * edges.floor)
+        # a separate edge, not the tail of the one q is on: the profile dips in between
+        valley = np.minimum.accumulate(prof, axis=1)[:, 1:-1]
+        peak &= valley < 0.5 * mid
+        m = np.median(prof, axis=0)
+        j = 2 + int(np.argmax(m[2 : max(5, int(0.025 * h))]))
+        thick += bool(m[j] >= 0.4 * m[0] and m[1:j].min() < 0.6 * min(m[0], m[j]))
+        cnt = peak.sum(axis=0).astype(np.float32)
+        cnt = cnt + np.concatenate([[0], cnt[:-1]]) + np.concatenate([cnt[1:], [0]])
+        dist = np.arange(1, len(cnt) + 1, dtype=np.float32)
+        ok = (dist >= lo) & (cnt >= 0.6 * prof.shape[0])
+        offs.append(float(dist[np.argmax(ok)]) if ok.any() else None)
+    got = [o / h for o in offs if o is not None]
+    if thick < 3 or len(got) < 3:
+        return None
+    if sum(0.018 <= g <= 0.042 for g in got) >= 3:
+        return None  # the card's printed border: q is the card
+    lines = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        u = (b - a) / (np.linalg.norm(b - a) + 1e-6)
+        n = np.array([-u[1], u[0]], np.float32)
+        lines.append(np.array([u[0], u[1], *(a + (offs[i] or 0.0) * n)], np.float32))
+    inner = _intersect_all(lines)
+    if inner is None:
+        return None
+    inner, sup, sup_min = edges.snap(order_corners(inner), 2)
+    if inner is None or sup < 0.75 or sup_min < 0.5:
+        return None
+    return order_corners(inner)
+
+
+def _downscale(img: np.ndarray, work_size: int) -> tuple[np.ndarray, float]:
+    """The working copy: the photo shrunk by an integer factor (box filter: fast and clean) to a
+    long side near ``work_size``, and the scale (working px per photo px)."""
+    import cv2
+
+    h, w = img.shape[:2]
+    f = max(1, round(max(h, w) / work_size))
+    if f == 1:
+        return img, 1.0
+    hh, ww = h // f * f, w // f * f  # crop < f px so the factor is exact
+    small = cv2.resize(img[:hh, :ww], (ww // f, hh // f), interpolation=cv2.INTER_AREA)
+    return small, 1.0 / f
 
 
 def find_cards(
@@ -172,54 +403,72 @@ def find_cards(
     import cv2
 
     cfg = cfg or DetectConfig()
-    h, w = img.shape[:2]
-    s = min(1.0, cfg.work_size / max(h, w))
-    small = (
-        cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-        if s < 1
-        else img
-    )
+    small, s = _downscale(img, cfg.work_size)
     sh, sw = small.shape[:2]
     frame = float(sh * sw)
-    found: list[tuple[float, np.ndarray]] = []
-    for c in _candidates(small):
-        area = cv2.contourArea(c)
-        if area < cfg.min_area * frame:
+    ycc = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2YCrCb)
+    white = float(np.percentile(ycc[::4, ::4, 0], 98))
+    edges: _Edges | None = None
+    seen: list[np.ndarray] = []
+    found: list[tuple[float, float, float, np.ndarray]] = []
+    cand: list[np.ndarray] = []
+    for c in _candidates(ycc):
+        if len(c) < 4:
             continue
-        hull = cv2.convexHull(c)
-        peri = cv2.arcLength(hull, True)
-        quad = None
-        for eps in (0.01, 0.02, 0.03, 0.045, 0.06, 0.08):
-            ap = cv2.approxPolyDP(hull, eps * peri, True)
-            if len(ap) == 4:
-                quad = ap.reshape(4, 2).astype(np.float32)
-                break
-            if len(ap) < 4:
-                break
-        if quad is None or not cv2.isContourConvex(quad.reshape(-1, 1, 2).astype(np.int32)):
-            continue
-        qarea = cv2.contourArea(quad)
-        if qarea <= 0 or area / qarea < cfg.min_fill or cv2.contourArea(hull) / qarea > 1.15:
-            continue
-        quad = order_corners(quad)
-        aspect = _quad_aspect(quad)
-        err = abs(aspect - CARD_ASPECT)
-        if err > cfg.aspect_tol:
+        for quad in _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill):
+            cand.append(quad)
+    for quad in cand:
+        if abs(_quad_aspect(quad) - CARD_ASPECT) > cfg.aspect_tol:
             continue
         # the whole frame's border is not a card (a photo that is all card is handled by the fallback)
         touching = np.sum((quad[:, 0] < 2) | (quad[:, 0] > sw - 3) | (quad[:, 1] < 2) | (quad[:, 1] > sh - 3))
         if touching >= 3:
             continue
-        score = (qarea / frame) * (1.0 - err / cfg.aspect_tol * 0.5)
-        found.append((score, _refine(quad, c)))
+        diag = float(np.linalg.norm(quad[2] - quad[0]))
+        if any(np.abs(quad - o).max() < 0.01 * diag + 1.0 for o in seen):
+            continue  # the same outline from another binarization
+        seen.append(quad)
+        if edges is None:
+            edges = _Edges(ycc)
+        radius = max(2, round(cfg.snap_radius * diag))
+        q, sup, sup_min = edges.snap(quad, radius)
+        if q is None:
+            continue
+        q2, sup2, sup_min2 = edges.snap(order_corners(q), 2)  # settle on the edge found
+        if q2 is not None and sup2 >= sup:
+            q, sup, sup_min = q2, sup2, sup_min2
+        q = order_corners(q)
+        if sup < cfg.min_support or np.max(np.linalg.norm(q - quad, axis=1)) > 0.1 * diag:
+            continue
+        if not cv2.isContourConvex(q.reshape(-1, 1, 2)):
+            continue
+        qarea = cv2.contourArea(q)
+        err = abs(_quad_aspect(q) - CARD_ASPECT)
+        if err > cfg.aspect_tol or qarea < cfg.min_area * frame or _interior_flat(ycc, q, white):
+            continue
+        centre = np.abs(q.mean(axis=0) / np.array([sw, sh], np.float32) - 0.5).max()
+        pc = portrait_corners(q)
+        axis = (pc[2] + pc[3] - pc[0] - pc[1]) / 2  # top -> bottom of the card
+        tilt = abs(float(axis[0])) / (float(np.linalg.norm(axis)) + 1e-6)  # |sin| of the angle to upright
+        score = (
+            sup
+            * sup_min
+            * (qarea / frame) ** 0.5
+            * (1.0 - 0.5 * err / cfg.aspect_tol)
+            * (1.0 - 0.3 * centre)
+            * (1.0 - 0.3 * tilt)
+        )
+        found.append((score, sup, sup_min, q))
     found.sort(key=lambda t: -t[0])
     out: list[tuple[float, np.ndarray]] = []
-    for score, q in found:  # drop near-duplicates (the same card seen by several binarizations)
+    for _, sup, _, q in found:  # drop near-duplicates (the same card seen by several binarizations)
         if all(np.abs(q - o).max() > 0.05 * max(sh, sw) for _, o in out):
-            out.append((score, q))
+            out.append((sup, q))
         if len(out) == limit:
             break
-    return [(portrait_corners(q / s), float(min(1.0, 0.5 + sc))) for sc, q in out]
+    if edges is not None:
+        out = [(sup, q if (c := _card_inside(edges, q)) is None else c) for sup, q in out]
+    return [(portrait_corners(q / s), float(min(1.0, 0.5 + 0.5 * sup))) for sup, q in out]
 
 
 def find_card(img: np.ndarray, cfg: DetectConfig | None = None) -> tuple[np.ndarray | None, float]:
