@@ -136,6 +136,23 @@ def _fit_to_contour(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
     return out
 
 
+def _consensus(pts: np.ndarray, tol: float) -> np.ndarray:
+    """The largest set of points within ``tol`` px of one line (every pair tried: a side has at
+    most a few dozen samples), as a mask. Outliers (a finger, another card's edge, glare) do
+    not tilt the line the way a least-squares or Huber fit lets them."""
+    i, j = np.triu_indices(len(pts), 1)
+    d = pts[j] - pts[i]
+    norm = np.linalg.norm(d, axis=1)
+    keep = norm > 1e-3
+    if not keep.any():
+        return np.ones(len(pts), bool)
+    i, d, norm = i[keep], d[keep], norm[keep]
+    nx, ny = -d[:, 1] / norm, d[:, 0] / norm
+    rel = pts[None, :, :] - pts[i][:, None, :]  # [pairs, points, 2]
+    inl = np.abs(rel[..., 0] * nx[:, None] + rel[..., 1] * ny[:, None]) < tol
+    return inl[int(np.argmax(inl.sum(axis=1)))]
+
+
 class _Edges:
     """Colour gradients of the working image, sampled along a quad's sides to put each side on
     the strongest edge near it (sub-pixel) and to say how much of the side an edge supports."""
@@ -197,11 +214,8 @@ class _Edges:
             if ok.sum() < 6:
                 return None, 0.0, 0.0
             pts = (p + off[:, None] * nrm[None, :])[ok].astype(np.float32)
-            line = cv2.fitLine(pts, cv2.DIST_HUBER, 0, 0.01, 0.01).reshape(4)
-            d = np.abs((pts[:, 0] - line[2]) * line[1] - (pts[:, 1] - line[3]) * line[0])
-            good = d < 1.5
-            if good.sum() >= 6 and good.sum() < len(pts):
-                line = cv2.fitLine(pts[good], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4)
+            good = _consensus(pts, 1.5)
+            line = cv2.fitLine(pts[good], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4)
             lines.append(line)
             sup.append(float(good.sum()) / len(k))
         out = _intersect_all(lines)
@@ -331,10 +345,11 @@ def _interior_flat(ycc: np.ndarray, quad: np.ndarray, white: float) -> bool:
 
 
 def _card_inside(edges: _Edges, q: np.ndarray) -> np.ndarray | None:
-    """A sleeve or top-loader gives an outline a little larger than the card. Look inside each
-    side of ``q`` for the nearest edge parallel to it (1.8-11 % of the card's height in); when
-    those edges sit one printed-border width in on most sides, ``q`` is the card itself (that
-    is its own border) and None is returned; else the quad on those edges, if it holds."""
+    """A top-loader's rim is a thick edge (two close parallel edges) a few per cent outside the
+    card. When three sides of ``q`` sit on such a rim, the card is the quad on the nearest
+    edges inside it (past the rim, up to 11 % of the height in), if that quad holds (edge
+    support); else None (``q`` is the card). The card's own printed border is wider than a rim
+    and is not mistaken for one."""
     h = (
         max(
             np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1]),
@@ -355,18 +370,17 @@ def _card_inside(edges: _Edges, q: np.ndarray) -> np.ndarray | None:
         valley = np.minimum.accumulate(prof, axis=1)[:, 1:-1]
         peak &= valley < 0.5 * mid
         m = np.median(prof, axis=0)
-        j = 2 + int(np.argmax(m[2 : max(5, int(0.025 * h))]))
-        thick += bool(m[j] >= 0.4 * m[0] and m[1:j].min() < 0.6 * min(m[0], m[j]))
+        j = 2 + int(np.argmax(m[2 : max(4, round(0.018 * h + 2))]))  # thinner than a printed border
+        rim = bool(m[j] >= 0.4 * m[0] and m[j] >= m[j + 1] and m[1:j].min() < 0.6 * min(m[0], m[j]))
+        thick += rim
         cnt = peak.sum(axis=0).astype(np.float32)
         cnt = cnt + np.concatenate([[0], cnt[:-1]]) + np.concatenate([cnt[1:], [0]])
         dist = np.arange(1, len(cnt) + 1, dtype=np.float32)
-        ok = (dist >= lo) & (cnt >= 0.6 * prof.shape[0])
+        ok = (dist >= max(lo, j + 2.0 if rim else 0.0)) & (cnt >= 0.6 * prof.shape[0])
         offs.append(float(dist[np.argmax(ok)]) if ok.any() else None)
     got = [o / h for o in offs if o is not None]
     if thick < 3 or len(got) < 3:
         return None
-    if sum(0.018 <= g <= 0.042 for g in got) >= 3:
-        return None  # the card's printed border: q is the card
     lines = []
     for i in range(4):
         a, b = q[i], q[(i + 1) % 4]
@@ -377,7 +391,7 @@ def _card_inside(edges: _Edges, q: np.ndarray) -> np.ndarray | None:
     if inner is None:
         return None
     inner, sup, sup_min = edges.snap(order_corners(inner), 2)
-    if inner is None or sup < 0.75 or sup_min < 0.5:
+    if inner is None or sup < 0.75 or sup_min < 0.35:
         return None
     return order_corners(inner)
 
