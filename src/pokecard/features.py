@@ -42,6 +42,7 @@ class FeatureConfig:
     vote_max_distance: int = 64  # Hamming distance (of 256 bits) for a descriptor vote
     ratio: float = 0.8  # Lowe ratio test in verification
     ransac_px: float = 6.0  # reprojection threshold in canonical-crop pixels
+    ransac_iters: int = 500  # RANSAC iteration cap (a wrong card, with few inliers, always runs to it)
     shortlist: int = 4  # cards verified per photo
     # The art window (share of the canonical height): frame, text box and symbols are shared
     # by every card of a template, the art is not, so only inliers here count as evidence.
@@ -53,7 +54,9 @@ class FeatureConfig:
     common_exact_max_cards: int = 3000  # above this, template flags come from the LSH index (approximate)
     score: str = "distinct"  # what counts as evidence: "distinct" | "art" | "all" inliers
     lsh: dict[str, int] = field(
-        default_factory=lambda: {"table_number": 12, "key_size": 20, "multi_probe_level": 1}
+        # multi-probe level 0: one bucket per table; level 1 probes 21 per table and was 8x
+        # slower for the same shortlist recall (docs/recognizer.md, "Speed")
+        default_factory=lambda: {"table_number": 12, "key_size": 20, "multi_probe_level": 0}
     )
 
     def as_dict(self) -> dict[str, Any]:
@@ -246,9 +249,11 @@ class KeypointDB:
         votes = np.zeros(self.count, dtype=np.float32)
         if len(desc) == 0 or len(self.desc) == 0:
             return votes
-        for ms in self._matcher().knnMatch(desc, k=1):
-            if ms and ms[0].distance <= self.config.vote_max_distance:
-                votes[self.owner[ms[0].trainIdx]] += 1.0
+        near = [(m[0].trainIdx, m[0].distance) for m in self._matcher().knnMatch(desc, k=1) if m]
+        if near:
+            idx, dist = np.array(near, dtype=np.float64).T
+            owners = self.owner[idx[dist <= self.config.vote_max_distance].astype(np.int64)]
+            votes += np.bincount(owners, minlength=self.count).astype(np.float32)
         if exclude:
             votes[list(exclude)] = -1.0
         return votes
@@ -276,7 +281,12 @@ class KeypointDB:
                 q = xy[[g[0] for g in good]].reshape(-1, 1, 2)
                 r = rxy[[g[1] for g in good]].reshape(-1, 1, 2)
                 H, mask = cv2.findHomography(
-                    r, q, cv2.RANSAC, self.config.ransac_px, maxIters=500, confidence=0.99
+                    r,
+                    q,
+                    cv2.RANSAC,
+                    self.config.ransac_px,
+                    maxIters=int(self.config.ransac_iters),
+                    confidence=0.99,
                 )
                 if H is not None and mask is not None and _plausible(H, ref_corners, query_hw):
                     m = mask.reshape(-1).astype(bool)

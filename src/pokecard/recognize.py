@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 STAGES = ("decode", "detect", "embed", "search", "verify", "total")
 SHORTLISTS = ("auto", "embedding", "votes", "both")
+# Regions of a photo (up to two card-like quads, then the whole frame) are scored in turn;
+# the first whose best card reaches STOP_FACTOR x the unknown threshold (and beats the second
+# card) ends the search. See docs/recognizer.md, "Speed".
+STOP_FACTOR = 2.0
 
 
 def _ms(t0: float) -> float:
@@ -68,6 +72,7 @@ class Recognizer:
         verify: bool | None = None,
         shortlist: str = "auto",
         max_candidates: int = 2,
+        stop_factor: float = STOP_FACTOR,
     ) -> None:
         import cv2
 
@@ -80,6 +85,7 @@ class Recognizer:
         self.store = _open(root_or_store)
         self.top_k = max(1, int(top_k))
         self.max_candidates = max(1, int(max_candidates))
+        self.stop_factor = float(stop_factor)
         st = self.store
         if not st.exists(layout.REFERENCE_MANIFEST):
             raise ReferenceDBError(
@@ -182,13 +188,21 @@ class Recognizer:
                 totals[key] += sc.timings.get(key, 0.0)
             if best is None or (sc.ranked and (not best.ranked or sc.ranked[0][1] > best.ranked[0][1])):
                 best = sc
-            # a confident match on the best quad: no need to look at the others
-            if sc.ranked and sc.ranked[0][1] >= self._threshold(sc.verified) * 2:
+            # a decisive match on this region: no need to look at the others
+            if self._decisive(sc):
                 break
         assert best is not None
         best.timings = {"detect": t_detect, **totals}
         best.quad_found = dets[0].found
         return best
+
+    def _decisive(self, sc: Scored) -> bool:
+        """The best card reaches ``stop_factor`` x the threshold and beats the second one."""
+        if not sc.ranked:
+            return False
+        best = sc.ranked[0][1]
+        second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
+        return best >= self._threshold(sc.verified) * self.stop_factor and best > second
 
     def _threshold(self, verified: bool) -> float:
         return float(self.thresholds["min_inliers"] if verified else self.thresholds["min_score"])
