@@ -2,23 +2,78 @@
 
 from __future__ import annotations
 
-from pokecard.bench.recognizer import scale_check, usearch_compare
+import numpy as np
+
+from pokecard.bench.recognizer import _queries, _vectors, scale_check, usearch_compare
 
 
-def test_usearch_exact_agrees_with_numpy_brute_force() -> None:
-    rows = usearch_compare([400], d=32, queries=25)
-    engines = {(r["engine"].split(" (")[0], r["dtype"]) for r in rows}
+def test_usearch_sweep_rows_and_exact_agrees_with_numpy_brute_force() -> None:
+    rows = usearch_compare(
+        [400],
+        d=32,
+        queries=25,
+        dtypes=("f16", "i8"),
+        connectivity=(8, 16),
+        expansion_search=(16, 64),
+        exact_dtypes=("f32", "i8"),
+    )
+    engines = {(r["engine"], r["dtype"]) for r in rows}
+    assert ("numpy brute force", "f32") in engines
+    assert {("usearch exact", dt) for dt in ("f32", "i8")} <= engines
     assert {
-        ("numpy brute force", "f32"),
-        ("usearch exact", "f32"),
-        ("usearch HNSW", "f16"),
-        ("usearch exact", "i8"),
+        (f"usearch HNSW (M={m}, ef={ef})", dt) for dt in ("f16", "i8") for m in (8, 16) for ef in (16, 64)
     } <= engines
+    assert len(rows) == 1 + 2 + 2 * 2 * 2  # no duplicate rows
     exact_f32 = next(r for r in rows if r["engine"] == "usearch exact" and r["dtype"] == "f32")
     assert exact_f32["recall@1"] == 1.0
     assert all(0.0 <= r["recall@1"] <= 1.0 and r["ms_p50"] >= 0 for r in rows)
 
 
-def test_scale_check_reports_latency_and_recall() -> None:
+def test_sweep_vectors_and_queries_look_like_photos_of_cards() -> None:
+    """Queries sit at cosine 0.7-0.9 to a catalogue vector; some vectors are near-duplicates."""
+    rng = np.random.default_rng(0)
+    x = _vectors(500, 64, rng)
+    assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+    sim = x @ x.T
+    np.fill_diagonal(sim, -1)
+    assert np.sum(sim.max(axis=1) >= 0.9) >= 0.15 * len(x)  # near-duplicate groups
+    q = _queries(x, 50, rng)
+    best = (q @ x.T).max(axis=1)
+    assert np.all((best >= 0.7 - 1e-4) & (best <= 1.0)) and np.median(best) < 0.95
+
+
+def test_scale_check_reports_latency_and_recall_of_the_default() -> None:
+    from pokecard.index import search_settings
+
     r = scale_check(2_000, d=32, queries=20)
-    assert r["n"] == 2_000 and r["recall@1"] > 0.9 and r["ms_p50"] > 0
+    s = search_settings(2_000)
+    assert r["n"] == 2_000 and r["dtype"] == s["dtype"] and r["recall@1"] == 1.0 and r["ms_p50"] > 0
+
+
+def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
+    built_root, tiny_models, small_catalog, tmp_path
+) -> None:  # noqa: ANN001
+    """What `bench recognizer` reports for a student: per-stage timings of embedding only and of
+    embedding + verification, and the cost of embedding both 180-degree orientations."""
+    import shutil
+    from pathlib import Path
+
+    from pokecard.bench.recognizer import _run_mode, orientation_cost
+    from pokecard.index import build_reference
+    from pokecard.recognize import Recognizer
+
+    from .conftest import photo_of
+
+    a, _ = tiny_models
+    root = Path(shutil.copytree(built_root, tmp_path / "root"))
+    build_reference(root, a, progress=False, calibrate=False)
+    photos = [(i, photo_of(small_catalog, i, seed=4), None) for i in (1, 5)]
+    rows = {i: i for i in range(len(small_catalog.cards))}
+    only = _run_mode(Recognizer(root, threads=1, verify=False), photos, rows)
+    both = _run_mode(Recognizer(root, threads=1, shortlist="embedding"), photos, rows)
+    for m in (only, both):
+        assert m["photos"] == 2 and set(m["ms"]) == {"detect", "embed", "search", "verify", "total"}
+        assert m["ms"]["embed"]["p50"] > 0 and m["ms"]["search"]["p50"] > 0
+    assert only["ms"]["verify"]["p50"] == 0 and both["ms"]["verify"]["p50"] > 0
+    o = orientation_cost(a, small_catalog.load_image(small_catalog.cards[0]), reps=3)
+    assert o["one"] > 0 and o["both"] > 0

@@ -132,3 +132,48 @@ def test_cli_index_build_json(built_root: Path, tmp_path: Path, capsys) -> None:
     assert man["calibration"]["method"] == "default"
     assert run(["index", "build", "--root", str(root), "--mode", "bogus"]) == 1
     assert "unknown mode 'bogus'" in capsys.readouterr().err
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _photo_like(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` clustered unit vectors with near-duplicate pairs, and queries at cosine 0.7-0.9 to one of them."""
+    from pokecard.bench.recognizer import _queries, _vectors
+
+    rng = np.random.default_rng(seed)
+    x = _vectors(n, d, rng)
+    return x, _queries(x, 150, rng)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_default_search_returns_the_numpy_top1(exact: bool) -> None:
+    """The default dtype and HNSW settings (index.search_settings) find the exact nearest card."""
+    from pokecard.index import make_usearch, search_settings
+
+    x, q = _photo_like(600, 768, seed=5)
+    s = {**search_settings(len(x)), "exact": exact}
+    idx = make_usearch(x, dtype=s["dtype"], hnsw=s)
+    idx.expansion_search = s["expansion_search"]
+    got = np.asarray(idx.search(q, 1, exact=s["exact"], threads=1).keys).reshape(-1)
+    assert got.tolist() == np.argmax(q @ x.T, axis=1).tolist()
+
+
+def test_reference_db_search_matches_numpy_and_scores_exactly(tf_copy: Path) -> None:
+    """ReferenceDB.search: the top-1 of numpy brute force, and the exact float32 cosine as score
+    (the index ranks in f16/i8; its own distances would be off by the quantization)."""
+    from pokecard.index import make_usearch
+
+    st = open_store(tf_copy)
+    db = ReferenceDB.load(st)
+    x, q = _photo_like(400, db.embeddings.shape[1], seed=6)
+    db.embeddings, db.card_ids = x, [f"card-{i}" for i in range(len(x))]
+    db.index = make_usearch(x, dtype=db.manifest["search"]["dtype"], hnsw=db.manifest["search"])
+    db.index.expansion_search = int(db.manifest["search"]["expansion_search"])
+    for exact in (True, False):
+        db.exact = exact
+        rows, scores = db.search(q, k=3)
+        assert rows[:, 0].tolist() == np.argmax(q @ x.T, axis=1).tolist()
+        assert np.allclose(scores, np.take_along_axis(q @ x.T, rows, axis=1), atol=1e-5)
+        assert np.all(np.diff(scores, axis=1) <= 0)  # best first
