@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -137,16 +138,20 @@ def _fit_to_contour(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
 
 
 def _consensus(pts: np.ndarray, tol: float) -> np.ndarray:
-    """The largest set of points within ``tol`` px of one line (every pair tried: a side has at
-    most a few dozen samples), as a mask. Outliers (a finger, another card's edge, glare) do
-    not tilt the line the way a least-squares or Huber fit lets them."""
-    i, j = np.triu_indices(len(pts), 1)
+    """The largest set of points within ``tol`` px of one line through two of them, as a mask
+    (pairs a third of the side apart or more, at most 60 of them). Outliers (a finger, another
+    card's edge, glare) do not tilt the line the way a least-squares fit lets them."""
+    n = len(pts)
+    i, j = np.triu_indices(n, max(1, n // 3))
+    if len(i) > 60:
+        keep = np.linspace(0, len(i) - 1, 60).astype(int)
+        i, j = i[keep], j[keep]
     d = pts[j] - pts[i]
     norm = np.linalg.norm(d, axis=1)
-    keep = norm > 1e-3
-    if not keep.any():
-        return np.ones(len(pts), bool)
-    i, d, norm = i[keep], d[keep], norm[keep]
+    ok = norm > 1e-3
+    if not ok.any():
+        return np.ones(n, bool)
+    i, d, norm = i[ok], d[ok], norm[ok]
     nx, ny = -d[:, 1] / norm, d[:, 0] / norm
     rel = pts[None, :, :] - pts[i][:, None, :]  # [pairs, points, 2]
     inl = np.abs(rel[..., 0] * nx[:, None] + rel[..., 1] * ny[:, None]) < tol
@@ -188,9 +193,10 @@ class _Edges:
         proj = (
             gx.astype(np.float32) * nrm[0] + gy.astype(np.float32) * nrm[1]
         )  # [n, m, 3]: gradient across the side, per channel
+        self.last_proj = proj
         return p, nrm, np.sqrt((proj**2).sum(axis=2))
 
-    def snap(self, quad: np.ndarray, radius: int) -> tuple[np.ndarray | None, float, float]:
+    def snap(self, quad: np.ndarray, radius: int, n: int = 28) -> tuple[np.ndarray | None, float, float]:
         """Move each side onto the strongest edge within ``radius`` px, fit lines, intersect.
 
         Returns (quad or None, mean support, min support): support of a side is the share of
@@ -200,7 +206,7 @@ class _Edges:
         lines, sup = [], []
         for i in range(4):
             a, b = quad[i], quad[(i + 1) % 4]
-            p, nrm, s = self.profile(a, b, radius)
+            p, nrm, s = self.profile(a, b, radius, n=n)
             k = np.argmax(s, axis=1)
             rows = np.arange(len(k))
             v = s[rows, k]
@@ -217,7 +223,13 @@ class _Edges:
             good = _consensus(pts, 1.5)
             line = cv2.fitLine(pts[good], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4)
             lines.append(line)
-            sup.append(float(good.sum()) / len(k))
+            # one edge along the side has one colour step across it (the card's border against
+            # what is beside it); unrelated edges that happen to line up (print inside another
+            # card, texture) step in any direction
+            vec = self.last_proj[rows, k][ok][good]
+            ref = np.median(vec, axis=0)
+            cos = vec @ ref / (np.linalg.norm(vec, axis=1) * np.linalg.norm(ref) + 1e-6)
+            sup.append(float(np.sum(cos > 0.3)) / len(k))
         out = _intersect_all(lines)
         if out is None:
             return None, 0.0, 0.0
@@ -292,44 +304,89 @@ def _quads_from_contour(
                 break
             if len(ap) < 4:
                 break
-    # long straight pieces of the outline
-    ap = cv2.approxPolyDP(c, 0.006 * cv2.arcLength(c, True) + 1.0, True).reshape(-1, 2).astype(np.float32)
+    # long straight pieces of the outline; pieces on one line (a side interrupted by what
+    # touches it) are merged. A very ragged outline (texture) is not looked at: a card's
+    # perimeter is 4 x sqrt(area); merged with its own print in an edge map, 10-20 x.
+    arc = cv2.arcLength(c, True)
+    if arc > 30 * np.sqrt(area):
+        return []
+    ap = cv2.approxPolyDP(c, 0.006 * arc + 1.0, True).reshape(-1, 2).astype(np.float32)
     if len(ap) < 4:
         return []
+    min_side = 0.5 * float(np.sqrt(min_area * CARD_ASPECT))
+    lines = _outline_lines(ap, 0.25 * min_side)
+    lines = [ln for ln in lines if ln.length >= min_side][:8]
+    if len(lines) < 4:
+        return []
+    out: list[np.ndarray] = []
+    for combo in combinations(lines, 4):
+        q = _quad_of(combo)
+        if q is not None and cv2.contourArea(q) >= min_area:
+            out.append(q)
+        if len(out) >= max_quads:
+            return out
+    return out
+
+
+@dataclass
+class _Line:
+    u: np.ndarray  # unit direction
+    p: np.ndarray  # a point on the line
+    length: float  # summed length of the outline pieces on it
+    t0: float  # extent of those pieces along u, from p
+    t1: float
+
+
+def _outline_lines(ap: np.ndarray, min_piece: float) -> list[_Line]:
+    """The straight pieces of a closed polygon, collinear ones merged, longest first."""
     seg = np.roll(ap, -1, axis=0) - ap
     length = np.linalg.norm(seg, axis=1)
-    min_side = 0.5 * float(np.sqrt(min_area * CARD_ASPECT))
-    long_idx = [i for i in np.argsort(-length)[:8] if length[i] >= min_side]
-    if len(long_idx) < 4:
-        return []
-    long_idx.sort()
-    lines = [np.array([*(seg[i] / length[i]), *ap[i]], np.float32) for i in long_idx]
-    from itertools import combinations
-
-    out: list[np.ndarray] = []
-    for combo in combinations(range(len(lines)), 4):
-        ls = [lines[k] for k in combo]
-        # neighbours must turn (not be parallel); opposite sides roughly parallel
-        d = [ls[k][:2] for k in range(4)]
-        if min(abs(float(d[k][0] * d[(k + 1) % 4][1] - d[k][1] * d[(k + 1) % 4][0])) for k in range(4)) < 0.5:
-            continue
-        if abs(float(d[0] @ d[2])) < 0.8 or abs(float(d[1] @ d[3])) < 0.8:
-            continue
-        q = _intersect_all(ls)
-        if q is None or not cv2.isContourConvex(q.reshape(-1, 1, 2)):
-            continue
-        # each side is mostly the outline piece it came from (not a line stretched far beyond it)
-        if any(
-            length[long_idx[k]] < 0.4 * float(np.linalg.norm(q[(j + 1) % 4] - q[j]))
-            for j, k in enumerate(combo)
-        ):
-            continue
-        if cv2.contourArea(q) < min_area:
-            continue
-        out.append(order_corners(q))
-        if len(out) == max_quads:
+    lines: list[_Line] = []
+    for i in np.argsort(-length):
+        if length[i] < min_piece:
             break
-    return out
+        u = seg[i] / length[i]
+        a, b = ap[i], ap[(i + 1) % len(ap)]
+        for ln in lines:
+            n = np.array([-ln.u[1], ln.u[0]], np.float32)
+            if (
+                abs(float(u @ ln.u)) > 0.995
+                and abs(float((a - ln.p) @ n)) < 3
+                and abs(float((b - ln.p) @ n)) < 3
+            ):
+                ta, tb = float((a - ln.p) @ ln.u), float((b - ln.p) @ ln.u)
+                ln.length += float(length[i])
+                ln.t0, ln.t1 = min(ln.t0, ta, tb), max(ln.t1, ta, tb)
+                break
+        else:
+            lines.append(
+                _Line(u.astype(np.float32), a.astype(np.float32), float(length[i]), 0.0, float(length[i]))
+            )
+    lines.sort(key=lambda ln: -ln.length)
+    return lines
+
+
+def _as_vec(ln: _Line) -> np.ndarray:
+    return np.array([ln.u[0], ln.u[1], ln.p[0], ln.p[1]], np.float32)
+
+
+def _quad_of(four: tuple[_Line, ...]) -> np.ndarray | None:
+    """The quad of four lines in two roughly parallel pairs, when each side is mostly covered
+    by outline pieces (not a line stretched far beyond what was seen)."""
+    import cv2
+
+    for a, b, c, d in ((0, 1, 2, 3), (0, 2, 1, 3), (0, 3, 1, 2)):
+        A, B, C, D = four[a], four[b], four[c], four[d]
+        if abs(float(A.u @ B.u)) < 0.8 or abs(float(C.u @ D.u)) < 0.8 or abs(float(A.u @ C.u)) > 0.5:
+            continue
+        ls = [A, C, B, D]
+        q = _intersect_all([_as_vec(ln) for ln in ls])
+        if q is None or not cv2.isContourConvex(q.reshape(-1, 1, 2)):
+            return None
+        if any(ln.length < 0.4 * float(np.linalg.norm(q[(j + 1) % 4] - q[j])) for j, ln in enumerate(ls)):
+            return None
+        return order_corners(q)
+    return None
 
 
 def _interior_flat(ycc: np.ndarray, quad: np.ndarray, white: float) -> bool:
@@ -410,13 +467,21 @@ def _downscale(img: np.ndarray, work_size: int) -> tuple[np.ndarray, float]:
     return small, 1.0 / f
 
 
-def find_cards(
-    img: np.ndarray, cfg: DetectConfig | None = None, limit: int = 3
-) -> list[tuple[np.ndarray, float]]:
-    """Card-like quads, best first: [(corners TL, TR, BR, BL in photo pixels, confidence)]."""
+@dataclass
+class _Scored:
+    score: float
+    sup: float  # mean share of the sides on an edge
+    sup_min: float  # the weakest side
+    quad: np.ndarray  # TL, TR, BR, BL, working-image px
+
+
+def _scored(
+    img: np.ndarray, cfg: DetectConfig
+) -> tuple[list[_Scored], _Edges | None, float, tuple[int, int]]:
+    """Every card-like quad with its score, best first; the edges, the scale and the working
+    size (for :func:`find_cards` and for inspection)."""
     import cv2
 
-    cfg = cfg or DetectConfig()
     small, s = _downscale(img, cfg.work_size)
     sh, sw = small.shape[:2]
     frame = float(sh * sw)
@@ -424,13 +489,12 @@ def find_cards(
     white = float(np.percentile(ycc[::4, ::4, 0], 98))
     edges: _Edges | None = None
     seen: list[np.ndarray] = []
-    found: list[tuple[float, float, float, np.ndarray]] = []
+    found: list[_Scored] = []
     cand: list[np.ndarray] = []
     for c in _candidates(ycc):
         if len(c) < 4:
             continue
-        for quad in _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill):
-            cand.append(quad)
+        cand += _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill)
     for quad in cand:
         if abs(_quad_aspect(quad) - CARD_ASPECT) > cfg.aspect_tol:
             continue
@@ -445,9 +509,11 @@ def find_cards(
         if edges is None:
             edges = _Edges(ycc)
         radius = max(2, round(cfg.snap_radius * diag))
-        q, sup, sup_min = edges.snap(quad, radius)
-        if q is None:
+        q, sup, sup_min = edges.snap(quad, radius, n=20)
+        if q is None or sup < 0.8 * cfg.min_support:
             continue
+        if any(np.abs(order_corners(q) - f.quad).max() < 2.0 for f in found):
+            continue  # converged onto a quad already scored
         q2, sup2, sup_min2 = edges.snap(order_corners(q), 2)  # settle on the edge found
         if q2 is not None and sup2 >= sup:
             q, sup, sup_min = q2, sup2, sup_min2
@@ -472,17 +538,28 @@ def find_cards(
             * (1.0 - 0.3 * centre)
             * (1.0 - 0.3 * tilt)
         )
-        found.append((score, sup, sup_min, q))
-    found.sort(key=lambda t: -t[0])
-    out: list[tuple[float, np.ndarray]] = []
-    for _, sup, _, q in found:  # drop near-duplicates (the same card seen by several binarizations)
-        if all(np.abs(q - o).max() > 0.05 * max(sh, sw) for _, o in out):
-            out.append((sup, q))
+        found.append(_Scored(score, sup, sup_min, q))
+    found.sort(key=lambda f: -f.score)
+    return found, edges, s, (sh, sw)
+
+
+def find_cards(
+    img: np.ndarray, cfg: DetectConfig | None = None, limit: int = 3
+) -> list[tuple[np.ndarray, float]]:
+    """Card-like quads, best first: [(corners TL, TR, BR, BL in photo pixels, confidence)]."""
+    found, edges, s, (sh, sw) = _scored(img, cfg or DetectConfig())
+    out: list[_Scored] = []
+    for f in found:  # drop near-duplicates (the same card seen by several binarizations)
+        if all(np.abs(f.quad - o.quad).max() > 0.05 * max(sh, sw) for o in out):
+            out.append(f)
         if len(out) == limit:
             break
+    quads = [f.quad for f in out]
     if edges is not None:
-        out = [(sup, q if (c := _card_inside(edges, q)) is None else c) for sup, q in out]
-    return [(portrait_corners(q / s), float(min(1.0, 0.5 + 0.5 * sup))) for sup, q in out]
+        quads = [q if (c := _card_inside(edges, q)) is None else c for q in quads]
+    return [
+        (portrait_corners(q / s), float(min(1.0, 0.5 + 0.5 * f.sup))) for f, q in zip(out, quads, strict=True)
+    ]
 
 
 def find_card(img: np.ndarray, cfg: DetectConfig | None = None) -> tuple[np.ndarray | None, float]:
