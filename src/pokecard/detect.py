@@ -23,6 +23,7 @@ confidence (``found=False``); the recognizer then decides between a match and ``
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -54,7 +55,7 @@ def order_corners(pts: np.ndarray) -> np.ndarray:
     pts = pts[np.argsort(ang)]  # clockwise on screen (y down) starting near -pi (left)
     # start at the point with the smallest x + y (top-left)
     start = int(np.argmin(pts.sum(axis=1)))
-    return np.roll(pts, -start, axis=0)
+    return pts[(np.arange(4) + start) % 4]
 
 
 def portrait_corners(pts: np.ndarray) -> np.ndarray:
@@ -137,25 +138,30 @@ def _fit_to_contour(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
     return out
 
 
-def _consensus(pts: np.ndarray, tol: float) -> np.ndarray:
-    """The largest set of points within ``tol`` px of one line through two of them, as a mask
-    (pairs a third of the side apart or more, at most 60 of them). Outliers (a finger, another
-    card's edge, glare) do not tilt the line the way a least-squares fit lets them."""
-    n = len(pts)
-    i, j = np.triu_indices(n, max(1, n // 3))
-    if len(i) > 60:
-        keep = np.linspace(0, len(i) - 1, 60).astype(int)
-        i, j = i[keep], j[keep]
-    d = pts[j] - pts[i]
-    norm = np.linalg.norm(d, axis=1)
-    ok = norm > 1e-3
-    if not ok.any():
-        return np.ones(n, bool)
-    i, d, norm = i[ok], d[ok], norm[ok]
-    nx, ny = -d[:, 1] / norm, d[:, 0] / norm
-    rel = pts[None, :, :] - pts[i][:, None, :]  # [pairs, points, 2]
-    inl = np.abs(rel[..., 0] * nx[:, None] + rel[..., 1] * ny[:, None]) < tol
-    return inl[int(np.argmax(inl.sum(axis=1)))]
+_PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _consensus(pts: np.ndarray, ok: np.ndarray, tol: float) -> np.ndarray:
+    """Per side, the largest set of usable points (``ok``) within ``tol`` px of one line through
+    two of them, as a mask [S, n]. Pairs a third of the side apart or more, at most 60 of them.
+    Outliers (a finger, another card's edge, glare) do not tilt the line the way a
+    least-squares fit lets them."""
+    S, n = ok.shape
+    if n not in _PAIRS:
+        i, j = np.triu_indices(n, max(1, n // 3))
+        if len(i) > 60:
+            keep = np.linspace(0, len(i) - 1, 60).astype(int)
+            i, j = i[keep], j[keep]
+        _PAIRS[n] = (i, j)
+    i, j = _PAIRS[n]
+    d = pts[:, j] - pts[:, i]  # [S, P, 2]
+    norm = np.linalg.norm(d, axis=2) + 1e-6
+    nx, ny = -d[..., 1] / norm, d[..., 0] / norm
+    rel = pts[:, None, :, :] - pts[:, i][:, :, None, :]  # [S, P, n, 2]
+    inl = (np.abs(rel[..., 0] * nx[..., None] + rel[..., 1] * ny[..., None]) < tol) & ok[:, None, :]
+    count = inl.sum(axis=2) * (ok[:, i] & ok[:, j])  # a pair through an unusable point counts 0
+    best = np.argmax(count, axis=1)
+    return inl[np.arange(S), best]
 
 
 class _Edges:
@@ -171,65 +177,77 @@ class _Edges:
         gx, gy = self.gx[::4, ::4].astype(np.float32), self.gy[::4, ::4].astype(np.float32)
         self.floor = max(12.0, 3.0 * float(np.median(np.sqrt((gx**2 + gy**2).sum(axis=2)))))
 
-    def profile(
-        self, a: np.ndarray, b: np.ndarray, radius: float, n: int = 28, lo: float = 0.1, hi: float = 0.9
+    def sample(
+        self, quad: np.ndarray, radius: int, n: int = 28, lo: float = 0.1, hi: float = 0.9
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sample points along a -> b, and the edge strength across the side at offsets -r..r.
+        """Edge samples across every side of ``quad`` (all sides in one go).
 
-        Returns (points [n, 2], normal [2], strength [n, m]) with offsets ``np.arange(-r, r + 1)``."""
+        Returns (points [S, n, 2] along each side, normals [S, 2] (inward for a clockwise
+        quad), gradient across the side [S, n, m, 3] per channel at offsets -r..r)."""
         import cv2
 
-        ab = b - a
-        L = float(np.linalg.norm(ab)) + 1e-6
-        u = ab / L
-        nrm = np.array([-u[1], u[0]], np.float32)
+        a = np.asarray(quad, np.float32)
+        ab = np.roll(a, -1, axis=0) - a
+        u = ab / (np.linalg.norm(ab, axis=1, keepdims=True) + 1e-6)
+        nrm = np.stack([-u[:, 1], u[:, 0]], axis=1)
         t = np.linspace(lo, hi, n, dtype=np.float32)
-        p = a[None, :] + t[:, None] * ab[None, :]
+        p = a[:, None, :] + t[None, :, None] * ab[:, None, :]  # [S, n, 2]
         offs = np.arange(-radius, radius + 1, dtype=np.float32)
-        mx = (p[:, 0, None] + offs[None, :] * nrm[0]).astype(np.float32)
-        my = (p[:, 1, None] + offs[None, :] * nrm[1]).astype(np.float32)
+        mx = p[:, :, 0, None] + offs * nrm[:, None, None, 0]  # [S, n, m]
+        my = p[:, :, 1, None] + offs * nrm[:, None, None, 1]
+        S, m = len(a), len(offs)
+        mx, my = mx.reshape(S * n, m).astype(np.float32), my.reshape(S * n, m).astype(np.float32)
         gx = cv2.remap(self.gx, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         gy = cv2.remap(self.gy, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        proj = (
-            gx.astype(np.float32) * nrm[0] + gy.astype(np.float32) * nrm[1]
-        )  # [n, m, 3]: gradient across the side, per channel
-        self.last_proj = proj
-        return p, nrm, np.sqrt((proj**2).sum(axis=2))
+        gx = gx.reshape(S, n, m, 3).astype(np.float32)
+        gy = gy.reshape(S, n, m, 3).astype(np.float32)
+        return p, nrm, gx * nrm[:, None, None, 0, None] + gy * nrm[:, None, None, 1, None]
+
+    def profile(
+        self, a: np.ndarray, b: np.ndarray, radius: int, n: int = 28
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One side a -> b: (points [n, 2], normal [2], edge strength [n, m] at offsets -r..r)."""
+        p, nrm, proj = self.sample(np.stack([a, b]), radius, n)
+        return p[0], nrm[0], np.sqrt((proj[0] ** 2).sum(axis=2))
 
     def snap(self, quad: np.ndarray, radius: int, n: int = 28) -> tuple[np.ndarray | None, float, float]:
         """Move each side onto the strongest edge within ``radius`` px, fit lines, intersect.
 
         Returns (quad or None, mean support, min support): support of a side is the share of
-        its samples with an edge above the noise floor within 1.5 px of the fitted line."""
+        its samples on the fitted line (within 1.5 px) with an edge above the noise floor and
+        the side's colour step across it."""
         import cv2
 
+        p, nrm, proj = self.sample(quad, radius, n)
+        s = np.sqrt((proj**2).sum(axis=3))  # [4, n, m]
+        m = s.shape[2]
+        k = np.argmax(s, axis=2)
+        v = np.take_along_axis(s, k[..., None], 2)[..., 0]
+        y0 = np.take_along_axis(s, np.clip(k - 1, 0, m - 1)[..., None], 2)[..., 0]
+        y2 = np.take_along_axis(s, np.clip(k + 1, 0, m - 1)[..., None], 2)[..., 0]
+        inner = (k > 0) & (k < m - 1)
+        den = y0 - 2 * v + y2
+        sub = np.where(inner & (den < 0), 0.5 * (y0 - y2) / np.where(den < 0, den, -1), 0.0)
+        off = k - radius + np.clip(sub, -0.5, 0.5)
+        ok = inner & (v > self.floor)
+        if (ok.sum(axis=1) < 6).any():
+            return None, 0.0, 0.0
+        pts = (p + off[..., None] * nrm[:, None, :]).astype(np.float32)  # [4, n, 2]
+        good = _consensus(pts, ok, 1.5)
+        if (good.sum(axis=1) < 3).any():
+            return None, 0.0, 0.0  # a side whose edge points do not line up
+        # one edge along the side has one colour step across it (the card's border against
+        # what is beside it); unrelated edges that happen to line up (print inside another
+        # card, texture) step in any direction
+        vec = np.take_along_axis(proj, k[..., None, None], 2)[:, :, 0, :]  # [4, n, 3]
         lines, sup = [], []
         for i in range(4):
-            a, b = quad[i], quad[(i + 1) % 4]
-            p, nrm, s = self.profile(a, b, radius, n=n)
-            k = np.argmax(s, axis=1)
-            rows = np.arange(len(k))
-            v = s[rows, k]
-            inner = (k > 0) & (k < s.shape[1] - 1)
-            km, kp = np.clip(k - 1, 0, s.shape[1] - 1), np.clip(k + 1, 0, s.shape[1] - 1)
-            y0, y1, y2 = s[rows, km], v, s[rows, kp]
-            den = y0 - 2 * y1 + y2
-            sub = np.where(inner & (den < 0), 0.5 * (y0 - y2) / np.where(den < 0, den, -1), 0.0)
-            off = k - radius + np.clip(sub, -0.5, 0.5)
-            ok = inner & (v > self.floor)
-            if ok.sum() < 6:
-                return None, 0.0, 0.0
-            pts = (p + off[:, None] * nrm[None, :])[ok].astype(np.float32)
-            good = _consensus(pts, 1.5)
-            line = cv2.fitLine(pts[good], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4)
-            lines.append(line)
-            # one edge along the side has one colour step across it (the card's border against
-            # what is beside it); unrelated edges that happen to line up (print inside another
-            # card, texture) step in any direction
-            vec = self.last_proj[rows, k][ok][good]
-            ref = np.median(vec, axis=0)
-            cos = vec @ ref / (np.linalg.norm(vec, axis=1) * np.linalg.norm(ref) + 1e-6)
-            sup.append(float(np.sum(cos > 0.3)) / len(k))
+            g = good[i]
+            lines.append(cv2.fitLine(pts[i][g], cv2.DIST_L2, 0, 0.01, 0.01).reshape(4))
+            vg = vec[i][g]
+            ref = np.median(vg, axis=0)
+            cos = vg @ ref / (np.linalg.norm(vg, axis=1) * np.linalg.norm(ref) + 1e-6)
+            sup.append(float(np.sum(cos > 0.3)) / n)
         out = _intersect_all(lines)
         if out is None:
             return None, 0.0, 0.0
@@ -318,75 +336,71 @@ def _quads_from_contour(
     lines = [ln for ln in lines if ln.length >= min_side][:8]
     if len(lines) < 4:
         return []
-    out: list[np.ndarray] = []
-    for combo in combinations(lines, 4):
-        q = _quad_of(combo)
-        if q is not None and cv2.contourArea(q) >= min_area:
-            out.append(q)
-        if len(out) >= max_quads:
-            return out
-    return out
+    return _quads_of_lines(lines, min_area, max_quads)
 
 
 @dataclass
 class _Line:
-    u: np.ndarray  # unit direction
-    p: np.ndarray  # a point on the line
+    ux: float  # unit direction
+    uy: float
+    px: float  # a point on the line
+    py: float
     length: float  # summed length of the outline pieces on it
-    t0: float  # extent of those pieces along u, from p
-    t1: float
 
 
 def _outline_lines(ap: np.ndarray, min_piece: float) -> list[_Line]:
     """The straight pieces of a closed polygon, collinear ones merged, longest first."""
-    seg = np.roll(ap, -1, axis=0) - ap
-    length = np.linalg.norm(seg, axis=1)
+    pts = ap.tolist()
+    segs = []
+    for i, (ax, ay) in enumerate(pts):
+        bx, by = pts[(i + 1) % len(pts)]
+        length = math.hypot(bx - ax, by - ay)
+        if length >= min_piece:
+            segs.append((length, ax, ay, bx, by))
+    segs.sort(reverse=True)
     lines: list[_Line] = []
-    for i in np.argsort(-length):
-        if length[i] < min_piece:
-            break
-        u = seg[i] / length[i]
-        a, b = ap[i], ap[(i + 1) % len(ap)]
+    for length, ax, ay, bx, by in segs:
+        ux, uy = (bx - ax) / length, (by - ay) / length
         for ln in lines:
-            n = np.array([-ln.u[1], ln.u[0]], np.float32)
             if (
-                abs(float(u @ ln.u)) > 0.995
-                and abs(float((a - ln.p) @ n)) < 3
-                and abs(float((b - ln.p) @ n)) < 3
+                abs(ux * ln.ux + uy * ln.uy) > 0.995
+                and abs((ax - ln.px) * -ln.uy + (ay - ln.py) * ln.ux) < 3
+                and abs((bx - ln.px) * -ln.uy + (by - ln.py) * ln.ux) < 3
             ):
-                ta, tb = float((a - ln.p) @ ln.u), float((b - ln.p) @ ln.u)
-                ln.length += float(length[i])
-                ln.t0, ln.t1 = min(ln.t0, ta, tb), max(ln.t1, ta, tb)
+                ln.length += length
                 break
         else:
-            lines.append(
-                _Line(u.astype(np.float32), a.astype(np.float32), float(length[i]), 0.0, float(length[i]))
-            )
+            lines.append(_Line(ux, uy, ax, ay, length))
     lines.sort(key=lambda ln: -ln.length)
     return lines
 
 
-def _as_vec(ln: _Line) -> np.ndarray:
-    return np.array([ln.u[0], ln.u[1], ln.p[0], ln.p[1]], np.float32)
-
-
-def _quad_of(four: tuple[_Line, ...]) -> np.ndarray | None:
-    """The quad of four lines in two roughly parallel pairs, when each side is mostly covered
-    by outline pieces (not a line stretched far beyond what was seen)."""
+def _quads_of_lines(lines: list[_Line], min_area: float, max_quads: int) -> list[np.ndarray]:
+    """Quads of four lines in two roughly parallel pairs (neighbours across), each side mostly
+    covered by outline pieces (not a line stretched far beyond what was seen)."""
     import cv2
 
-    for a, b, c, d in ((0, 1, 2, 3), (0, 2, 1, 3), (0, 3, 1, 2)):
-        A, B, C, D = four[a], four[b], four[c], four[d]
-        if abs(float(A.u @ B.u)) < 0.8 or abs(float(C.u @ D.u)) < 0.8 or abs(float(A.u @ C.u)) > 0.5:
-            continue
-        ls = [A, C, B, D]
-        q = _intersect_all([_as_vec(ln) for ln in ls])
-        if q is None or not cv2.isContourConvex(q.reshape(-1, 1, 2)):
-            return None
-        if any(ln.length < 0.4 * float(np.linalg.norm(q[(j + 1) % 4] - q[j])) for j, ln in enumerate(ls)):
-            return None
-        return order_corners(q)
-    return None
+    out: list[np.ndarray] = []
+    for four in combinations(lines, 4):
+        for a, b, c, d in ((0, 1, 2, 3), (0, 2, 1, 3), (0, 3, 1, 2)):
+            A, B, C, D = four[a], four[b], four[c], four[d]
+            if (
+                abs(A.ux * B.ux + A.uy * B.uy) < 0.8
+                or abs(C.ux * D.ux + C.uy * D.uy) < 0.8
+                or abs(A.ux * C.ux + A.uy * C.uy) > 0.5
+            ):
+                continue
+            ls = [A, C, B, D]
+            q = _intersect_all([np.array([ln.ux, ln.uy, ln.px, ln.py], np.float32) for ln in ls])
+            if q is None or not cv2.isContourConvex(q.reshape(-1, 1, 2)) or cv2.contourArea(q) < min_area:
+                break
+            if any(ln.length < 0.4 * float(np.hypot(*(q[(j + 1) % 4] - q[j]))) for j, ln in enumerate(ls)):
+                break
+            out.append(order_corners(q))
+            if len(out) >= max_quads:
+                return out
+            break
+    return out
 
 
 def _interior_flat(ycc: np.ndarray, quad: np.ndarray, white: float) -> bool:
