@@ -176,7 +176,10 @@ class KeypointDB:
         """Approximate template flags for big catalogues: LSH neighbours instead of every pair."""
         cfg = self.config
         common = np.zeros(len(self.desc), bool)
-        for i, ms in enumerate(self._matcher().knnMatch(self.desc, k=8)):
+        # build time, not query time: probe the neighbouring buckets too (multi-probe level 1),
+        # so the template flags do not get thinner with the faster query-side setting
+        lsh = {**cfg.lsh, "multi_probe_level": max(1, int(cfg.lsh.get("multi_probe_level", 0)))}
+        for i, ms in enumerate(self._new_matcher(lsh).knnMatch(self.desc, k=8)):
             for m in ms:
                 j = m.trainIdx
                 if (
@@ -229,15 +232,18 @@ class KeypointDB:
 
     # -- shortlist -----------------------------------------------------------------
     def _matcher(self):  # noqa: ANN202 - cv2 object
-        import cv2
 
         if self._flann is None:
-            params = {"algorithm": 6, **self.config.lsh}  # 6 = FLANN_INDEX_LSH
-            m = cv2.FlannBasedMatcher(params, {"checks": 32})
-            m.add([self.desc])
-            m.train()
-            self._flann = m
+            self._flann = self._new_matcher(self.config.lsh)
         return self._flann
+
+    def _new_matcher(self, lsh: dict[str, int]):  # noqa: ANN202 - cv2 object
+        import cv2
+
+        m = cv2.FlannBasedMatcher({"algorithm": 6, **lsh}, {"checks": 32})  # 6 = FLANN_INDEX_LSH
+        m.add([self.desc])
+        m.train()
+        return m
 
     def prepare(self) -> None:
         """Build the descriptor LSH index (otherwise built on the first query)."""
