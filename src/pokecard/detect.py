@@ -441,7 +441,7 @@ def _card_inside(edges: _Edges, q: np.ndarray) -> np.ndarray | None:
         valley = np.minimum.accumulate(prof, axis=1)[:, 1:-1]
         peak &= valley < 0.5 * mid
         m = np.median(prof, axis=0)
-        j = 2 + int(np.argmax(m[2 : max(4, round(0.018 * h + 2))]))  # thinner than a printed border
+        j = 2 + int(np.argmax(m[2 : max(4, round(0.012 * h + 3))]))  # thinner than a printed border
         rim = bool(m[j] >= 0.4 * m[0] and m[j] >= m[j + 1] and m[1:j].min() < 0.6 * min(m[0], m[j]))
         thick += rim
         cnt = peak.sum(axis=0).astype(np.float32)
@@ -465,6 +465,78 @@ def _card_inside(edges: _Edges, q: np.ndarray) -> np.ndarray | None:
     if inner is None or sup < 0.75 or sup_min < 0.35:
         return None
     return order_corners(inner)
+
+
+BORDER = 0.038  # a card's printed border, share of its width (9-10 px of 252 on every side)
+
+
+def _shift(q: np.ndarray, d: float) -> np.ndarray | None:
+    """The quad ``q`` (clockwise) with every side moved ``d`` px outward."""
+    lines = []
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        u = (b - a) / (np.linalg.norm(b - a) + 1e-6)
+        out = np.array([u[1], -u[0]], np.float32)  # left of a -> b on screen: outward
+        lines.append(np.array([u[0], u[1], *(a + d * out)], np.float32))
+    return _intersect_all(lines)
+
+
+def _outer_card(edges: _Edges, ycc: np.ndarray, q: np.ndarray) -> np.ndarray | None:
+    """When ``q`` is the inner edge of a card's printed border (the art and text inside it
+    give stronger edges than the card's outline against the table), the card: a well
+    supported quad one border width further out, with a uniform band in between."""
+    side = (
+        min(
+            np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3]),
+            np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1]),
+        )
+        / 2
+    )
+    b = BORDER / (1 - 2 * BORDER) * side
+    if b < 2.5:
+        return None
+    grown = _shift(q, b)
+    if grown is None:
+        return None
+    g, sup, sup_min = edges.snap(order_corners(grown), max(2, round(0.4 * b)))
+    if g is None or sup < 0.75 or sup_min < 0.5:
+        return None
+    g = order_corners(g)
+    inset = _inset(g, q)
+    if inset.min() < 0.5 * BORDER * 0.716 or inset.max() > 1.6 * BORDER:
+        return None
+    # the band between is the printed border: one colour along each side
+    w = warp(ycc, g, (176, 128)).astype(np.float32)
+    bands = (w[1:4, 8:-8], w[-4:-1, 8:-8], w[8:-8, 1:4].transpose(1, 0, 2), w[8:-8, -4:-1].transpose(1, 0, 2))
+    inner = w[16:-16, 16:-16]
+    spread = float(np.sqrt(((inner - inner.mean(axis=(0, 1))) ** 2).sum(axis=2)).mean()) + 5.0
+    for band in bands:
+        line = band.mean(axis=0)
+        if float(np.sqrt(((line - line.mean(axis=0)) ** 2).sum(axis=1)).mean()) > 0.35 * spread:
+            return None
+    return g
+
+
+def _inset(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """How far inside each side of ``outer`` the nearest side of ``inner`` lies (mean of the two
+    inner corners closest to that side's line), as shares of ``outer``'s longer side."""
+    h = (
+        max(
+            np.linalg.norm(outer[3] - outer[0]) + np.linalg.norm(outer[2] - outer[1]),
+            np.linalg.norm(outer[1] - outer[0]) + np.linalg.norm(outer[2] - outer[3]),
+        )
+        / 2
+    )
+    c = outer.mean(axis=0)
+    d = []
+    for i in range(4):
+        a, b = outer[i], outer[(i + 1) % 4]
+        u = (b - a) / (np.linalg.norm(b - a) + 1e-6)
+        n = np.array([-u[1], u[0]], np.float32)
+        if float((c - a) @ n) < 0:
+            n = -n  # inward
+        d.append(float(np.sort((inner - a) @ n)[:2].mean()))
+    return np.array(d, np.float32) / float(h)
 
 
 def _downscale(img: np.ndarray, work_size: int) -> tuple[np.ndarray, float]:
@@ -491,9 +563,9 @@ class _Scored:
 
 def _scored(
     img: np.ndarray, cfg: DetectConfig
-) -> tuple[list[_Scored], _Edges | None, float, tuple[int, int]]:
-    """Every card-like quad with its score, best first; the edges, the scale and the working
-    size (for :func:`find_cards` and for inspection)."""
+) -> tuple[list[_Scored], _Edges | None, float, tuple[int, int], np.ndarray]:
+    """Every card-like quad with its score, best first; the edges, the scale, the working size
+    and the working image (YCrCb) (for :func:`find_cards` and for inspection)."""
     import cv2
 
     small, s = _downscale(img, cfg.work_size)
@@ -554,23 +626,37 @@ def _scored(
         )
         found.append(_Scored(score, sup, sup_min, q))
     found.sort(key=lambda f: -f.score)
-    return found, edges, s, (sh, sw)
+    return found, edges, s, (sh, sw), ycc
+
+
+def _nested(q: np.ndarray, outer: np.ndarray) -> bool:
+    """``q`` is smaller than ``outer`` and its centre lies inside it."""
+    import cv2
+
+    c = q.mean(axis=0)
+    inside = cv2.pointPolygonTest(outer.reshape(-1, 1, 2), (float(c[0]), float(c[1])), False) > 0
+    return bool(inside and cv2.contourArea(q) < cv2.contourArea(outer))
 
 
 def find_cards(
     img: np.ndarray, cfg: DetectConfig | None = None, limit: int = 3
 ) -> list[tuple[np.ndarray, float]]:
     """Card-like quads, best first: [(corners TL, TR, BR, BL in photo pixels, confidence)]."""
-    found, edges, s, (sh, sw) = _scored(img, cfg or DetectConfig())
+    found, edges, s, (sh, sw), ycc = _scored(img, cfg or DetectConfig())
     out: list[_Scored] = []
-    for f in found:  # drop near-duplicates (the same card seen by several binarizations)
-        if all(np.abs(f.quad - o.quad).max() > 0.05 * max(sh, sw) for o in out):
+    for f in found:
+        # drop near-duplicates (the same card seen by several binarizations) and smaller quads
+        # inside one already taken (its art window, text box or printed border)
+        if all(
+            np.abs(f.quad - o.quad).max() > 0.05 * max(sh, sw) and not _nested(f.quad, o.quad) for o in out
+        ):
             out.append(f)
         if len(out) == limit:
             break
     quads = [f.quad for f in out]
     if edges is not None:
         quads = [q if (c := _card_inside(edges, q)) is None else c for q in quads]
+        quads = [q if (c := _outer_card(edges, ycc, q)) is None else c for q in quads]
     return [
         (portrait_corners(q / s), float(min(1.0, 0.5 + 0.5 * f.sup))) for f, q in zip(out, quads, strict=True)
     ]
