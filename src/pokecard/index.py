@@ -44,13 +44,18 @@ log = logging.getLogger(__name__)
 
 FORMAT = "pokecard-reference/1"
 MODES = ("auto", "embedding", "training-free")
-# Defaults chosen from `pokecard bench recognizer` (docs/recognizer.md, "Search engine
-# choice"): f16 halves the latency of f32 at the same recall@1 (1.0 against numpy brute
-# force at 17,592 x 768), i8 loses recall. Exact search (recall 1.0 by definition) for small
-# catalogues; HNSW with a wide expansion_search above, where exact costs more than 1 ms/query.
+# Defaults chosen from the search sweep of `pokecard bench recognizer` (docs/recognizer.md,
+# "Search engine choice"; 768-d, photo-like queries, recall@1 against numpy brute force):
+# * f16: recall@1 1.0 wherever f32 has it; i8 is ~1.4x faster but even its exact search
+#   missed a near-duplicate at 100,000 (0.998), which no expansion_search can repair.
+# * exact search up to 2,000 cards (recall 1.0 by definition, no graph to get wrong).
+# * HNSW M=16 above (M=8 lost recall, M=32 was 2x slower for nothing), expansion_search 64
+#   up to 20,000 cards (1.0 at 17,592 in three runs; 32 was 1.0 too, 16 was 0.98) and 128
+#   above (64 gave 0.99 at 100,000, 128 gave 1.0).
 SEARCH_DTYPE = "f16"
-EXACT_SEARCH_MAX = 5_000
-HNSW = {"connectivity": 16, "expansion_add": 128, "expansion_search": 256}
+EXACT_SEARCH_MAX = 2_000
+HNSW = {"connectivity": 16, "expansion_add": 128, "expansion_search": 64}
+EF_LARGE = (20_000, 128)  # above this many cards, this expansion_search
 SERIAL_ADD = 20_000  # vectors added on one thread before the rest in parallel (see make_usearch)
 # Until calibration runs, thresholds that the benchmark's leave-out calibration supports.
 DEFAULT_THRESHOLDS = {"min_inliers": 12.0, "min_score": 0.5}
@@ -58,7 +63,14 @@ DEFAULT_THRESHOLDS = {"min_inliers": 12.0, "min_score": 0.5}
 
 def search_settings(n: int) -> dict[str, Any]:
     """The default search for a reference DB of ``n`` cards (what the manifest's ``search`` records)."""
-    return {"metric": "cos", "dtype": SEARCH_DTYPE, "exact": n <= EXACT_SEARCH_MAX, **HNSW}
+    ef = EF_LARGE[1] if n > EF_LARGE[0] else HNSW["expansion_search"]
+    return {
+        "metric": "cos",
+        "dtype": SEARCH_DTYPE,
+        "exact": n <= EXACT_SEARCH_MAX,
+        **HNSW,
+        "expansion_search": ef,
+    }
 
 
 def _open(store: Any) -> Any:

@@ -433,9 +433,16 @@ def usearch_compare(
     return rows
 
 
-def scale_check(n: int = 100_000, d: int = 768, queries: int = 200, seed: int = 1) -> dict[str, Any]:
+def scale_check(
+    n: int = 100_000,
+    d: int = 768,
+    queries: int = 200,
+    seed: int = 1,
+    expansion_search: tuple[int, ...] = (32, 64, 128, 256),
+) -> dict[str, Any]:
     """The default search (:func:`pokecard.index.search_settings` for ``n`` cards) on ``n`` x ``d``
-    synthetic vectors: per-query latency on one thread and recall@1 against numpy brute force."""
+    synthetic vectors: per-query latency on one thread and recall@1 against numpy brute force;
+    when the default is HNSW, also the same index at each ``expansion_search`` (``sweep``)."""
     from pokecard.index import make_usearch, search_settings
 
     rng = np.random.default_rng(seed)
@@ -450,6 +457,11 @@ def scale_check(n: int = 100_000, d: int = 768, queries: int = 200, seed: int = 
     engine = (
         "usearch exact" if s["exact"] else f"usearch HNSW (M={s['connectivity']}, ef={s['expansion_search']})"
     )
+    sweep = []
+    for ef in () if s["exact"] else expansion_search:
+        idx.expansion_search = ef
+        r, t = _search_rows(idx, q, truth, exact=False)
+        sweep.append({"expansion_search": ef, "recall@1": round(r, 4), "ms_p50": round(_pct(t, 50), 3)})
     return {
         "n": n,
         "dim": d,
@@ -459,6 +471,7 @@ def scale_check(n: int = 100_000, d: int = 768, queries: int = 200, seed: int = 
         "ms_p50": round(_pct(ts, 50), 3),
         "ms_p95": round(_pct(ts, 95), 3),
         "recall@1": round(rec, 4),
+        "sweep": sweep,
     }
 
 
@@ -571,7 +584,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
         res["usearch"] = usearch_compare([17_592], dtypes=("f16", "i8"), exact_dtypes=("f32", "f16", "i8"))
     else:
         res["usearch"] = usearch_compare([2_000, 17_592], queries=500, connectivity=(8, 16, 32))
-    res["scale_100k"] = scale_check(100_000)
+    res["scale_100k"] = scale_check(100_000, queries=200 if quick else 500)
     res["wall_s"] = round(time.perf_counter() - t_start, 1)
     res["conditions_end"] = _contention()
     return res
@@ -655,7 +668,14 @@ def markdown(res: dict[str, Any], command: str) -> str:
     s = res["scale_100k"]
     L += [
         "",
-        f"Scale check: {s['n']:,} x {s['dim']} {s['dtype']} {s['engine']}: p50 {s['ms_p50']} ms, p95 {s['ms_p95']} ms per query on one thread, recall@1 {s['recall@1']} (build {s['build_s']} s).",
+        f"Scale check (the default search for this size): {s['n']:,} x {s['dim']} {s['dtype']} {s['engine']}: p50 {s['ms_p50']} ms, p95 {s['ms_p95']} ms per query on one thread, recall@1 {s['recall@1']} (build {s['build_s']} s)"
+        + (
+            "; the same index at other expansion_search: "
+            + ", ".join(f"ef={r['expansion_search']} {r['recall@1']} / {r['ms_p50']} ms" for r in s["sweep"])
+            if s.get("sweep")
+            else ""
+        )
+        + ".",
         "",
     ]
     return "\n".join(L)
