@@ -53,7 +53,7 @@ class DataConfig:
     photo_config: str = "train"  # PhotoConfig preset for the training pool
     eval_photo_config: str = "eval"
     refresh_every: int = 0  # regenerate the pool every N epochs in a background process (0 = never)
-    workers: int = 2  # processes that simulate the pool (off the training thread)
+    workers: int = 2  # processes that simulate the pool (off the training thread); 0 = one per core
     tensor_aug: bool = True  # cheap per-step jitter on the pooled crops (shift/scale, light)
 
 
@@ -66,6 +66,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     seed: int = 0
     channels_last: bool = True
+    amp: bool = True  # on CUDA: forward in bf16 autocast (the loss stays float32); ignored on CPU
     threads: int = 0  # torch intra-op threads (0 = auto: all cores, 1 when the CPU is already busy)
     version: str = "v1"
 
@@ -98,7 +99,10 @@ DEMO = TrainConfig(
 )
 
 # full: the real sizes, for a GPU (or SageMaker): DINOv3 ViT-B/16 (86M) teacher and the
-# Lite0 student at 224 x 160 px (14 x 10 patches), pool refreshed in the background.
+# Lite0 student at 224 x 160 px (14 x 10 patches), bf16 forward on CUDA, a fresh photo pool
+# swapped in every 5 epochs (made by one worker per core while training runs). The learning
+# rates assume pretrained weights (--teacher-weights); from random init see
+# scripts/gpu/full-random-init.json, measured on an H200 in docs/benchmarks.md.
 FULL = TrainConfig(
     name="full",
     teacher=StageConfig(
@@ -113,7 +117,7 @@ FULL = TrainConfig(
     student=StageConfig(
         model="student", input_size=(224, 160), epochs=40, steps_per_epoch=200, batch_size=128, lr=2e-3
     ),
-    data=DataConfig(views_per_card=64, eval_photos_per_card=10, refresh_every=5, workers=8),
+    data=DataConfig(views_per_card=64, eval_photos_per_card=10, refresh_every=5, workers=0),
 )
 
 PRESETS = {"demo": DEMO, "full": FULL}

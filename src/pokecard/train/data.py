@@ -5,8 +5,8 @@ machine, far too slow to run inside the training step on 2 cores. So each stage 
 batches from a *pool*: ``views_per_card`` simulated crops per card (training seeds only,
 plus the clean card itself) made by worker processes and cached on disk keyed by
 everything that determines them; cheap tensor jitter (shift/scale/rotation, light) is added
-per step. With ``refresh_every`` a background process makes the next pool while training
-runs (the GPU preset).
+per step. With ``refresh_every`` a background thread drives worker processes that make the next
+pool while training runs (:class:`PoolRefresher`, the GPU preset).
 
 Held-out evaluation photos come from :func:`pokecard.photo.eval_seed` (a disjoint seed
 range), so no evaluation photo can ever be in a training pool.
@@ -14,6 +14,7 @@ range), so no evaluation photo can ever be in a training pool.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing as mp
@@ -75,7 +76,10 @@ def pool_key(
     evaluation: bool,
     offset: int = 0,
 ) -> str:
-    s = f"{POOL_FORMAT}|{catalog_hash}|{config_name}|{views}|{hw}|{evaluation}|{offset}"
+    from pokecard.photo import SIMULATOR_VERSION
+
+    # The simulator's version is part of the key: a changed simulator never reuses old crops.
+    s = f"{POOL_FORMAT}|{SIMULATOR_VERSION}|{catalog_hash}|{config_name}|{views}|{hw}|{evaluation}|{offset}"
     return hashlib.sha256(s.encode()).hexdigest()[:24]
 
 
@@ -90,6 +94,7 @@ def make_views(
     offset: int = 0,
     catalog_hash: str | None = None,
     description: str = "simulating photos",
+    show_progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``views`` simulated crops per card -> (uint8 [N*views, H, W, 3], int64 labels).
 
@@ -110,7 +115,8 @@ def make_views(
         (c, i, list(range(offset, offset + views)), config_name, evaluation, hw) for i, c in enumerate(cards)
     ]
     out: list[np.ndarray] = []
-    with progress(len(tasks), description) as advance:
+    bar = progress(len(tasks), description) if show_progress else contextlib.nullcontext(lambda n=1: None)
+    with bar as advance:
         if workers > 1 and len(tasks) > 1:
             ctx = mp.get_context("spawn")
             with ctx.Pool(min(workers, len(tasks))) as pool:
@@ -141,6 +147,7 @@ def training_pool(
     workers: int,
     catalog_hash: str | None,
     offset: int = 0,
+    show_progress: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulated training crops plus each clean card once (the gallery's own view)."""
     imgs, labels = make_views(
@@ -153,48 +160,62 @@ def training_pool(
         offset=offset,
         catalog_hash=catalog_hash,
         description="training photos",
+        show_progress=show_progress,
     )
     clean = np.stack([_resize(c, hw) for c in cards])
     return np.concatenate([imgs, clean]), np.concatenate([labels, np.arange(len(cards), dtype=np.int64)])
 
 
-class BackgroundPool:
-    """Makes the next pool in a separate process while the current one trains (``refresh_every``)."""
+class PoolRefresher:
+    """Makes the next training pool while the current one trains (``refresh_every``).
+
+    A background *thread* drives :func:`make_views` with its own worker processes (the
+    thread only waits on them, so the training loop keeps the GIL), and the loop swaps the
+    new pool in at the first epoch boundary after it is ready: training never waits for the
+    simulator. Pool ``g`` uses training seeds ``g * views ...``, so no crop repeats and none
+    is ever an evaluation seed. Refreshed pools are not cached on disk.
+    """
 
     def __init__(
-        self,
-        cards: Sequence[np.ndarray],
-        views: int,
-        hw: tuple[int, int],
-        config_name: str,
-        catalog_hash: str | None,
+        self, cards: Sequence[np.ndarray], views: int, hw: tuple[int, int], config_name: str, workers: int
     ) -> None:
-        self.args = (cards, views, hw, config_name, catalog_hash)
-        self._ctx = mp.get_context("spawn")
-        self._pool: Any = None
-        self._pending: Any = None
+        from concurrent.futures import ThreadPoolExecutor
 
-    def start(self, offset: int) -> None:
-        if self._pool is None:
-            self._pool = self._ctx.Pool(1)
-        cards, views, hw, config_name, catalog_hash = self.args
-        self._pending = self._pool.apply_async(
-            training_pool,
-            (cards, views),
-            dict(hw=hw, config_name=config_name, workers=1, catalog_hash=catalog_hash, offset=offset),
-        )
+        self.cards, self.views, self.hw, self.config_name = cards, views, hw, config_name
+        self.workers = max(1, workers)
+        self.generation = 0
+        self._ex = ThreadPoolExecutor(1, thread_name_prefix="pool-refresh")
+        self._next: Any = None
 
-    def get(self) -> tuple[np.ndarray, np.ndarray] | None:
-        if self._pending is None:
+    def start(self) -> None:
+        """Begin making the next generation's pool (no-op if one is already under way)."""
+        if self._next is None:
+            self.generation += 1
+            self._next = self._ex.submit(
+                training_pool,
+                self.cards,
+                self.views,
+                hw=self.hw,
+                config_name=self.config_name,
+                workers=self.workers,
+                catalog_hash=None,
+                offset=self.generation * self.views,
+                show_progress=False,
+            )
+
+    def ready(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The next pool if it is finished (and start the one after), else None."""
+        if self._next is None or not self._next.done():
             return None
-        res = self._pending.get()
-        self._pending = None
-        return res
+        pool = self._next.result()
+        self._next = None
+        self.start()
+        return pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
+        if self._next is not None:
+            self._next.cancel()
+        self._ex.shutdown(wait=False, cancel_futures=True)
 
 
 def tensor_jitter(x: Any, generator: Any) -> Any:

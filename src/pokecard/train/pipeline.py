@@ -11,6 +11,7 @@ inputs resumes from it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -108,15 +109,8 @@ class _Run:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        elif (
-            self.device == "cpu"
-            and hasattr(os, "getloadavg")
-            and os.getloadavg()[0] >= 0.75 * (os.cpu_count() or 1)
-        ):
-            # threads=0 is automatic: a CPU already busy with other processes trains several
-            # times faster on one intra-op thread than with OpenMP threads fighting for cores.
-            log.warning("CPU is busy (load %.1f): training with 1 torch thread", os.getloadavg()[0])
-            torch.set_num_threads(1)
+        # threads = 0 on a multi-core CPU: each training stage measures which is faster
+        self.auto_threads = not cfg.threads and self.device == "cpu" and (os.cpu_count() or 1) > 1
         self.tracker: Any = None
         self._catalog: Any = None
         self._cards: list[np.ndarray] | None = None
@@ -161,7 +155,7 @@ class _Run:
                 config_name=d.eval_photo_config,
                 evaluation=True,
                 hw=None,
-                workers=d.workers,
+                workers=d.workers or (os.cpu_count() or 1),
                 catalog_hash=self.catalog_hash,
                 description="held-out photos",
             )
@@ -357,15 +351,26 @@ def _fit(
     import torch
 
     from pokecard.models import load_checkpoint_bytes, state_dict_bytes
-    from pokecard.train.data import tensor_jitter
+    from pokecard.train.data import PoolRefresher, tensor_jitter
 
     images = torch.from_numpy(pool[0])
     labels = torch.from_numpy(pool[1])
+    cuda = str(run.device).startswith("cuda")
+    if cuda:
+        # The pool lives on the GPU (uint8: 21k crops at 224 x 160 are ~2.3 GB), so a step
+        # gathers its batch there; matmuls may use TF32 and the forward runs in bf16.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+        images, labels = images.to(run.device), labels.to(run.device)
+    amp = cuda and run.cfg.amp
     net.to(run.device)
     if run.cfg.channels_last:
         net.to(memory_format=torch.channels_last)
     if loss_mod is not None:
         loss_mod.to(run.device)
+    if run.auto_threads:
+        _pick_threads(run, net, card, images, sc.batch_size)
     params = list(net.parameters()) + (list(loss_mod.parameters()) if loss_mod is not None else [])
     opt = torch.optim.AdamW(params, lr=sc.lr, weight_decay=sc.weight_decay)
     total = sc.epochs * sc.steps_per_epoch
@@ -392,7 +397,22 @@ def _fit(
             log.info("%s: ignoring %s, it was made from other inputs", stage, resume_key)
     n = len(labels)
     seen, train_s = 0, 0.0
-    with progress((sc.epochs - start) * sc.steps_per_epoch, f"{stage} ({run.device})") as advance:
+    d = run.cfg.data
+    refresher = None
+    pools_used = 1
+    if d.refresh_every:
+        refresher = PoolRefresher(
+            run.cards,
+            d.views_per_card,
+            tuple(sc.input_size),
+            d.photo_config,
+            d.workers or (os.cpu_count() or 1),
+        )
+        refresher.start()
+    with (
+        progress((sc.epochs - start) * sc.steps_per_epoch, f"{stage} ({run.device})") as advance,
+        _closing(refresher),
+    ):
         for epoch in range(start, sc.epochs):
             rng = np.random.default_rng([run.cfg.seed, STAGES.index(stage), epoch])
             gen = torch.Generator().manual_seed(run.cfg.seed * 1000 + epoch)
@@ -404,13 +424,16 @@ def _fit(
             if run.trace and epoch == start:
                 prof = _start_trace(run)
             for step in range(sc.steps_per_epoch):
-                idx = torch.from_numpy(rng.integers(0, n, sc.batch_size))
+                idx = torch.from_numpy(rng.integers(0, n, sc.batch_size)).to(images.device)
                 x = run.to_input(images[idx], card)
                 y = labels[idx].to(run.device)
                 if run.cfg.data.tensor_aug:
                     x = tensor_jitter(x, gen)
-                emb = net(x)
-                loss, parts = loss_fn(emb, y)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                    emb = net(x)
+                # The loss stays in float32: gallery cosines of near-duplicate cards differ
+                # in the third decimal, below bf16's resolution.
+                loss, parts = loss_fn(emb.float(), y)
                 progress_now = gstep / total
                 if budget_s:
                     progress_now = max(progress_now, (elapsed + time.perf_counter() - t0) / budget_s)
@@ -476,6 +499,16 @@ def _fit(
                 ),
             )
             res.epochs_run += 1
+            if refresher is not None and (epoch + 1 - start) % d.refresh_every == 0:
+                fresh = refresher.ready()
+                if fresh is not None:  # swap only when ready: training never waits for it
+                    images = torch.from_numpy(fresh[0]).to(images.device)
+                    labels = torch.from_numpy(fresh[1]).to(labels.device)
+                    n = len(labels)
+                    pools_used += 1
+                    log.info(
+                        "%s: fresh photo pool %d swapped in after epoch %d", stage, pools_used, epoch + 1
+                    )
             if budget_s and elapsed >= budget_s:
                 log.warning(
                     "%s: time budget of %.1f min reached after epoch %d", stage, sc.max_minutes, epoch + 1
@@ -485,8 +518,53 @@ def _fit(
                 )
                 break
     res.images_per_s = seen / train_s if train_s else None
+    res.metrics["photo_pools"] = pools_used
     net.eval()
     return history
+
+
+@contextlib.contextmanager
+def _closing(refresher: Any) -> Any:
+    try:
+        yield refresher
+    finally:
+        if refresher is not None:
+            refresher.close()
+
+
+def _pick_threads(run: _Run, net: Any, card: ModelCard, images: Any, batch: int) -> None:
+    """threads = 0 on a CPU: time a few forward+backward passes with one intra-op thread and
+    with one per core, and train with the faster. Measured, because a guess from the load
+    average fails both ways: OpenMP threads fighting other processes for 2 cores ran 2-3x
+    slower than one thread, and one thread on idle cores wastes half the machine. The net's
+    weights and BatchNorm statistics are restored afterwards."""
+    import torch
+
+    cores = os.cpu_count() or 1
+    state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+    x = run.to_input(images[: min(batch, len(images))], card)
+    timing: dict[int, float] = {}
+    net.train()
+    for t in (cores, 1):
+        torch.set_num_threads(t)
+        best = float("inf")
+        for rep in range(3):
+            t0 = time.perf_counter()
+            net(x).sum().backward()
+            if rep:  # the first pass warms up
+                best = min(best, time.perf_counter() - t0)
+        timing[t] = best
+    net.load_state_dict(state)
+    net.zero_grad(set_to_none=True)
+    chosen = min(timing, key=lambda k: timing[k])
+    torch.set_num_threads(chosen)
+    log.info(
+        "training with %d torch thread(s): a pass took %.0f ms with %d, %.0f ms with 1",
+        chosen,
+        timing[cores] * 1000,
+        cores,
+        timing[1] * 1000,
+    )
 
 
 def _start_trace(run: _Run) -> Any:
@@ -542,6 +620,7 @@ def _finish_training(
     # The model card is not a stamped output: later stages add metrics to it.
     res.outputs = {ckpt_key: card.weights_sha256}
     res.metrics = {
+        **res.metrics,
         "loss_first_epoch": history[0]["loss"],
         "loss_last_epoch": history[-1]["loss"],
         "parameters": card.parameters,
@@ -570,7 +649,7 @@ def _net_and_pool(run: _Run, role: str, sc: StageConfig, weights: Any) -> tuple[
         d.views_per_card,
         hw=sc.input_size,
         config_name=d.photo_config,
-        workers=d.workers,
+        workers=d.workers or (os.cpu_count() or 1),
         catalog_hash=run.catalog_hash,
     )
     return net, card, pool
