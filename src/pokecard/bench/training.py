@@ -217,8 +217,7 @@ def markdown(r: dict[str, Any]) -> str:
         lines += ["", f"Real catalogue: {x.get('skipped')}"]
     lines += [
         "",
-        "GPU (full preset, not run here: no GPU was lent to this task): "
-        "`pokecard train --catalog ../shared/data/catalog/temporal-forces --root ROOT --preset full "
-        "--teacher-weights dinov3_vitb16.safetensors --student-weights efficientnet_lite0.pth`.",
+        "GPU (full preset): measured once on a lent GPU machine with `bash scripts/gpu/run.sh`, "
+        "which `make bench` cannot rerun here; see the section *Training on a GPU* below.",
     ]
     return "\n".join(lines)
