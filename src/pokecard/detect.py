@@ -595,7 +595,13 @@ def _scored(
         if edges is None:
             edges = _Edges(ycc)
         radius = max(2, round(cfg.snap_radius * diag))
-        q, sup, sup_min = edges.snap(quad, radius, n=20)
+        # a near search first: when the outline is already on the card's edge, a wider one
+        # can jump to the stronger inner edge of the printed border along part of a side
+        q, sup, sup_min = edges.snap(quad, 3, n=20)
+        if q is None or sup + sup_min < 1.4:
+            q3, sup3, sup_min3 = edges.snap(quad, radius, n=20)
+            if q3 is not None and (q is None or sup3 + sup_min3 > sup + sup_min):
+                q, sup, sup_min = q3, sup3, sup_min3
         if q is None or sup < 0.8 * cfg.min_support:
             continue
         if any(np.abs(order_corners(q) - f.quad).max() < 2.0 for f in found):
