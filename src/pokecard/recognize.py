@@ -197,12 +197,15 @@ class Recognizer:
         return best
 
     def _decisive(self, sc: Scored) -> bool:
-        """The best card reaches ``stop_factor`` x the threshold and beats the second one."""
+        """The best card beats the second one and reaches the threshold: ``stop_factor`` x the
+        inlier threshold when verified; the cosine threshold itself otherwise (a cosine cannot
+        reach twice a threshold of 0.5 or more, so every region would be embedded)."""
         if not sc.ranked:
             return False
         best = sc.ranked[0][1]
         second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
-        return best >= self._threshold(sc.verified) * self.stop_factor and best > second
+        factor = self.stop_factor if sc.verified else 1.0
+        return best >= self._threshold(sc.verified) * factor and best > second
 
     def _threshold(self, verified: bool) -> float:
         return float(self.thresholds["min_inliers"] if verified else self.thresholds["min_score"])
