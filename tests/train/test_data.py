@@ -115,3 +115,27 @@ def test_automatic_threads_measure_both_settings_and_leave_the_weights_untouched
     for k, v in before.items():
         assert torch.equal(v, after[k]), f"{k} changed"
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_hard_class_sampler_spends_its_share_on_the_cards_still_confused() -> None:
+    import torch
+
+    from pokecard.train.data import HardClassSampler
+
+    labels = np.repeat(np.arange(4), 5)
+    s = HardClassSampler(labels, 0.5)
+    protos = torch.eye(4, 8)
+    # cards 0, 1, 3 embedded onto their own prototype; card 2 onto card 3's
+    emb = torch.stack([protos[0], protos[1], protos[3], protos[3]])
+    for _ in range(60):
+        s.update(emb, protos, torch.tensor([0, 1, 2, 3]))
+    assert s.hardest(1)[0][0] == 2
+    assert s.error[2] > 0.9 and max(s.error[[0, 1, 3]]) < 0.01
+    idx = s.draw(np.random.default_rng(0), 40)
+    assert len(idx) == 40
+    hard = labels[idx[20:]]
+    assert (hard == 2).mean() > 0.9  # the hard half goes to the confused card
+    uniform = labels[idx[:20]]
+    assert len(set(uniform.tolist())) > 1  # the other half stays uniform
+    with pytest.raises(ValueError, match="hard_class_frac"):
+        HardClassSampler(labels, 1.5)

@@ -55,6 +55,8 @@ class DataConfig:
     refresh_every: int = 0  # regenerate the pool every N epochs in a background process (0 = never)
     workers: int = 2  # processes that simulate the pool (off the training thread); 0 = one per core
     tensor_aug: bool = True  # cheap per-step jitter on the pooled crops (shift/scale, light)
+    # share of each batch drawn from the cards with the highest running error (0 = uniform)
+    hard_class_frac: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -218,6 +218,59 @@ class PoolRefresher:
         self._ex.shutdown(wait=False, cancel_futures=True)
 
 
+class HardClassSampler:
+    """Batch indices that spend part of every batch on the cards the model still confuses.
+
+    A share ``hard_frac`` of each batch is drawn from classes with probability proportional
+    to a running (EMA) error per class - ``1 - softmax(cos(embedding, prototypes) / T)`` at
+    the true card - and the rest uniformly from the pool. Uniform batches spend most steps on
+    cards already learned, while the errors that remain sit in a few near-duplicate groups
+    (reprints sharing art, told apart only by name and number).
+    """
+
+    def __init__(
+        self, labels: np.ndarray, hard_frac: float, temperature: float = 0.05, decay: float = 0.9
+    ) -> None:
+        if not 0.0 < hard_frac <= 1.0:
+            raise ValueError(f"hard_class_frac must be in (0, 1], got {hard_frac}")
+        self.hard_frac, self.temperature, self.decay = hard_frac, temperature, decay
+        self.set_labels(labels)
+        self.error = np.ones(self.classes, dtype=np.float64)
+
+    def set_labels(self, labels: np.ndarray) -> None:
+        labels = np.asarray(labels)
+        self.n = len(labels)
+        self.classes = int(labels.max()) + 1
+        self.members = [np.flatnonzero(labels == c) for c in range(self.classes)]
+
+    def draw(self, rng: np.random.Generator, batch: int) -> np.ndarray:
+        k = int(round(self.hard_frac * batch))
+        uniform = rng.integers(0, self.n, batch - k)
+        if k == 0:
+            return uniform
+        w = self.error + 1e-3
+        cls = rng.choice(self.classes, size=k, p=w / w.sum())
+        hard = np.array([self.members[c][rng.integers(0, len(self.members[c]))] for c in cls], dtype=np.int64)
+        return np.concatenate([uniform, hard])
+
+    def update(self, emb: Any, prototypes: Any, labels: Any) -> None:
+        """Fold one batch's per-sample errors into the per-class running error."""
+        import torch
+        import torch.nn.functional as F
+
+        with torch.no_grad():
+            sims = F.normalize(emb, dim=1) @ F.normalize(prototypes, dim=1).T
+            p_true = torch.softmax(sims / self.temperature, dim=1).gather(1, labels.view(-1, 1)).squeeze(1)
+            err = (1.0 - p_true).cpu().numpy()
+        y = labels.cpu().numpy()
+        for c in np.unique(y):
+            self.error[c] = self.decay * self.error[c] + (1 - self.decay) * float(err[y == c].mean())
+
+    def hardest(self, k: int) -> list[tuple[int, float]]:
+        order = np.argsort(-self.error)[:k]
+        return [(int(c), round(float(self.error[c]), 4)) for c in order]
+
+
 def tensor_jitter(x: Any, generator: Any) -> Any:
     """Cheap per-step augmentation on a normalized float batch [B,3,H,W]: small affine
     (scale 0.92-1.08, shift +-4 %, rotation +-4 deg) and light (contrast/brightness)."""

@@ -346,12 +346,16 @@ def _fit(
     model_dir: str,
     inputs_hash: str,
     res: StageResult,
+    prototypes: Any = None,
 ) -> list[dict[str, float]]:
-    """The shared training loop: per-epoch checkpoint, resume, tracking, optional trace."""
+    """The shared training loop: per-epoch checkpoint, resume, tracking, optional trace.
+
+    ``prototypes()`` returns one vector per card (the teacher's proxies, the student's cached
+    gallery); with ``data.hard_class_frac`` it drives the hard-class sampler."""
     import torch
 
     from pokecard.models import load_checkpoint_bytes, state_dict_bytes
-    from pokecard.train.data import PoolRefresher, tensor_jitter
+    from pokecard.train.data import HardClassSampler, PoolRefresher, tensor_jitter
 
     images = torch.from_numpy(pool[0])
     labels = torch.from_numpy(pool[1])
@@ -398,6 +402,11 @@ def _fit(
     n = len(labels)
     seen, train_s = 0, 0.0
     d = run.cfg.data
+    sampler = (
+        HardClassSampler(pool[1], d.hard_class_frac)
+        if d.hard_class_frac > 0 and prototypes is not None
+        else None
+    )
     refresher = None
     pools_used = 1
     if d.refresh_every:
@@ -424,7 +433,11 @@ def _fit(
             if run.trace and epoch == start:
                 prof = _start_trace(run)
             for step in range(sc.steps_per_epoch):
-                idx = torch.from_numpy(rng.integers(0, n, sc.batch_size)).to(images.device)
+                if sampler is not None:
+                    idx_np = sampler.draw(rng, sc.batch_size)
+                else:
+                    idx_np = rng.integers(0, n, sc.batch_size)
+                idx = torch.from_numpy(idx_np).to(images.device)
                 x = run.to_input(images[idx], card)
                 y = labels[idx].to(run.device)
                 if run.cfg.data.tensor_aug:
@@ -434,6 +447,8 @@ def _fit(
                 # The loss stays in float32: gallery cosines of near-duplicate cards differ
                 # in the third decimal, below bf16's resolution.
                 loss, parts = loss_fn(emb.float(), y)
+                if sampler is not None:
+                    sampler.update(emb.detach().float(), prototypes().detach().float(), y)
                 progress_now = gstep / total
                 if budget_s:
                     progress_now = max(progress_now, (elapsed + time.perf_counter() - t0) / budget_s)
@@ -505,6 +520,8 @@ def _fit(
                     images = torch.from_numpy(fresh[0]).to(images.device)
                     labels = torch.from_numpy(fresh[1]).to(labels.device)
                     n = len(labels)
+                    if sampler is not None:
+                        sampler.set_labels(fresh[1])
                     pools_used += 1
                     log.info(
                         "%s: fresh photo pool %d swapped in after epoch %d", stage, pools_used, epoch + 1
@@ -519,6 +536,8 @@ def _fit(
                 break
     res.images_per_s = seen / train_s if train_s else None
     res.metrics["photo_pools"] = pools_used
+    if sampler is not None:
+        res.metrics["hardest_classes"] = sampler.hardest(5)
     net.eval()
     return history
 
@@ -666,7 +685,20 @@ def stage_teacher(run: _Run, h: str, res: StageResult) -> None:
         loss = loss_mod(emb, y)
         return loss, {}
 
-    history = _fit(run, "teacher", sc, net, card, loss_mod, loss_fn, pool, layout.teacher_dir(v), h, res)
+    history = _fit(
+        run,
+        "teacher",
+        sc,
+        net,
+        card,
+        loss_mod,
+        loss_fn,
+        pool,
+        layout.teacher_dir(v),
+        h,
+        res,
+        prototypes=lambda: loss_mod.proxies,
+    )
     _finish_training(
         run, "teacher", net, card, layout.teacher_checkpoint(v), layout.teacher_dir(v), history, res
     )
@@ -724,7 +756,20 @@ def stage_student(run: _Run, h: str, res: StageResult) -> None:
             temperature=lc.gallery_temperature,
         )
 
-    history = _fit(run, "student", sc, net, card, None, loss_fn, pool, layout.student_dir(v), h, res)
+    history = _fit(
+        run,
+        "student",
+        sc,
+        net,
+        card,
+        None,
+        loss_fn,
+        pool,
+        layout.student_dir(v),
+        h,
+        res,
+        prototypes=lambda: gallery,
+    )
     _finish_training(
         run, "student", net, card, layout.student_checkpoint(v), layout.student_dir(v), history, res
     )
