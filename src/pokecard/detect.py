@@ -597,18 +597,22 @@ def _scored(
         radius = max(2, round(cfg.snap_radius * diag))
         # a near search first: when the outline is already on the card's edge, a wider one
         # can jump to the stronger inner edge of the printed border along part of a side
-        q, sup, sup_min = edges.snap(quad, 3, n=20)
-        if q is None or sup + sup_min < 1.4:
+        q, sup, sup_min = edges.snap(quad, 3)
+        wide = q is None or sup + sup_min < 1.4
+        if wide:
             q3, sup3, sup_min3 = edges.snap(quad, radius, n=20)
             if q3 is not None and (q is None or sup3 + sup_min3 > sup + sup_min):
                 q, sup, sup_min = q3, sup3, sup_min3
+            else:
+                wide = False
         if q is None or sup < 0.8 * cfg.min_support:
             continue
         if any(np.abs(order_corners(q) - f.quad).max() < 2.0 for f in found):
             continue  # converged onto a quad already scored
-        q2, sup2, sup_min2 = edges.snap(order_corners(q), 2)  # settle on the edge found
-        if q2 is not None and sup2 >= sup:
-            q, sup, sup_min = q2, sup2, sup_min2
+        if wide:
+            q2, sup2, sup_min2 = edges.snap(order_corners(q), 2)  # settle on the edge found
+            if q2 is not None and sup2 >= sup:
+                q, sup, sup_min = q2, sup2, sup_min2
         q = order_corners(q)
         if sup < cfg.min_support or np.max(np.linalg.norm(q - quad, axis=1)) > 0.1 * diag:
             continue
