@@ -83,3 +83,43 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     assert only["ms"]["verify"]["p50"] == 0 and both["ms"]["verify"]["p50"] > 0
     o = orientation_cost(a, small_catalog.load_image(small_catalog.cards[0]), reps=3)
     assert o["one"] > 0 and o["both"] > 0
+
+
+def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() -> None:
+    from pokecard.bench.recognizer import markdown
+
+    lat = {"p50": 1.0, "p95": 2.0}
+    mode = {
+        "top1": 0.9,
+        "photos": 10,
+        "ms": dict.fromkeys(("detect", "embed", "search", "verify", "total"), lat),
+    }
+    res = {
+        "conditions": "idle",
+        "conditions_end": "idle",
+        "catalog": {"name": "t", "cards": 3},
+        "eval_photos": 10,
+        "model": "student.onnx",
+        "modes": {"training-free default": mode, "embedding only": mode},
+        "baselines": {"phash": {"top1": 0.1, "photos": 10, "ms": lat}},
+        "decode_ms": lat,
+        "orientation_cost_ms": {"one": 4.0, "both": 7.5},
+        "photos_per_s_all_cores": 5.0,
+        "photos_per_s_one_core": 3.0,
+        "corners": {"found": 1.0, "share_under_2pct": 0.5, "share_under_5pct": 0.7, "median_error_pct": 2.1},
+        "unknown": {
+            "threshold": 15,
+            "leave_one_out_photos": 5,
+            "ooc_accepted": 0.0,
+            "in_catalogue_correct_and_accepted": 1.0,
+            "card_backs_named": "0/10",
+            "real_ooc_card_grader": {"photos": 0, "accepted": 0},
+        },
+        "calibration": {"min_inliers": {"ooc_accepted": 0.0, "ooc_photos": 5, "accuracy_drop_points": 0}},
+        "usearch": usearch_compare([300], d=16, queries=5, dtypes=("f16",), expansion_search=(16,)),
+        "scale_100k": scale_check(300, d=16, queries=5),
+    }
+    md = markdown(res, "pokecard bench recognizer --quick")
+    assert "| embedding only | 1.0 / 2.0 |" in md and "| training-free default | 1.0 / 2.0 |" in md
+    assert "both orientations 7.5 ms" in md
+    assert "usearch HNSW (M=16, ef=16) | f16 |" in md and "Scale check" in md
