@@ -192,3 +192,34 @@ def test_region_search_stops_at_a_decisive_match(tf_rec: Recognizer) -> None:
     assert tf_rec._decisive(Scored(det, [(0, min(cos + 0.05, 1.0)), (1, cos - 0.2)], False))
     assert not tf_rec._decisive(Scored(det, [(0, cos - 0.01), (1, cos - 0.2)], False))
     assert not tf_rec._decisive(Scored(det, [], False))
+
+
+def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
+    built_root: Path, tiny_models, small_catalog, tmp_path: Path
+) -> None:  # noqa: ANN001
+    import shutil
+
+    from pokecard.errors import ReferenceDBError
+    from pokecard.index import build_reference
+
+    a, _ = tiny_models
+    root = Path(shutil.copytree(built_root, tmp_path / "root"))
+    build_reference(root, a, progress=False, calibrate=False)
+    crop = small_catalog.load_image(small_catalog.cards[2])
+
+    def batches(rec: Recognizer, min_score: float) -> list[int]:
+        sizes: list[int] = []
+        embed = rec.embedder.embed
+        rec.embedder.embed = lambda imgs, *a, **k: (sizes.append(len(imgs)), embed(imgs, *a, **k))[1]
+        rec.thresholds = {**rec.thresholds, "min_score": min_score}
+        ranked, _, _ = rec._embed_rows(crop, 3, None)
+        assert ranked and all(-1.0 <= s <= 1.0 for _, s in ranked)
+        return sizes
+
+    seq = Recognizer(root, verify=False)
+    assert seq.orientations == "sequential"
+    assert batches(seq, -1.0) == [1]  # decisive at once: the turned crop is never embedded
+    assert batches(seq, 2.0) == [1, 1]  # never decisive: both orientations, one at a time
+    assert batches(Recognizer(root, verify=False, orientations="both"), -1.0) == [2]
+    with pytest.raises(ReferenceDBError, match="unknown orientations"):
+        Recognizer(root, orientations="sideways")
