@@ -503,7 +503,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
         None,
         mode="training-free",
         progress=False,
-        calibration_photos=60 if quick else 150,
+        calibration_photos=120 if quick else 150,
         calibrate_with=CARD_GRADER if CARD_GRADER.is_dir() else None,
     )
     res["index_build_s"] = round(time.perf_counter() - t0, 1)
@@ -536,7 +536,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
             shutil.copytree(root, eroot)
             src = student
             build_reference(
-                eroot, src, mode="embedding", progress=False, calibration_photos=60 if quick else 150
+                eroot, src, mode="embedding", progress=False, calibration_photos=120 if quick else 150
             )
             for name, kw in (
                 ("embedding only", {"verify": False}),
