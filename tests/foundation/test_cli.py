@@ -23,6 +23,23 @@ def test_help_and_layout(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["s3_root"].startswith("s3://pokemon-card-training-us-east-2/project/pokemon-card-recognition")
 
 
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["catalog", "build"], "Missing option '--source'"),
+        (["recognize", "--top-k", "many", "x.jpg"], "'--top-k'"),
+        (["store", "no-such-command"], "No such command"),
+    ],
+)
+def test_usage_errors_are_one_message_and_exit_2(
+    argv: list, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "Traceback" not in err
+
+
 def test_cli_import_is_light() -> None:
     """`pokecard --help` must not pay for torch, timm, boto3 or sagemaker."""
     code = "import sys, pokecard.cli; print(sorted(m for m in ('torch','timm','boto3','sagemaker','mlflow') if m in sys.modules))"

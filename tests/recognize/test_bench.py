@@ -106,7 +106,13 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
         "orientation_cost_ms": {"one": 4.0, "both": 7.5},
         "photos_per_s_all_cores": 5.0,
         "photos_per_s_one_core": 3.0,
-        "corners": {"found": 1.0, "share_under_2pct": 0.5, "share_under_5pct": 0.7, "median_error_pct": 2.1},
+        "corners": {
+            "found": 1.0,
+            "share_under_2pct": 0.5,
+            "share_under_5pct": 0.7,
+            "median_error_pct": 2.1,
+            "detect_ms": {"p50": 30.0, "p95": 41.0},
+        },
         "unknown": {
             "threshold": 15,
             "leave_one_out_photos": 5,
@@ -122,4 +128,5 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
     md = markdown(res, "pokecard bench recognizer --quick")
     assert "| embedding only | 1.0 / 2.0 |" in md and "| training-free default | 1.0 / 2.0 |" in md
     assert "both orientations 7.5 ms" in md
+    assert "detect alone 30.0 ms p50" in md
     assert "usearch HNSW (M=16, ef=16) | f16 |" in md and "Scale check" in md

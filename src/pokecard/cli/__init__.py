@@ -65,6 +65,29 @@ def _register() -> None:
 _register()
 
 
+def _typer_exceptions() -> tuple[tuple[type, ...], tuple[type, ...], tuple[type, ...]]:
+    """(usage errors, exits, aborts) of click *and* of the click copy newer typer vendors
+    (``typer._click``): its MissingParameter is not a ``click.ClickException``, and a
+    missing option must still be one line on stderr, not a traceback."""
+    usage: list[type] = [click.ClickException]
+    exits: list[type] = [click.exceptions.Exit]
+    aborts: list[type] = [click.exceptions.Abort]
+    try:
+        from typer._click import exceptions as vendored
+
+        usage.append(vendored.ClickException)
+    except ImportError:  # older typer: plain click
+        pass
+    for name, bucket in (("Exit", exits), ("Abort", aborts)):
+        cls = getattr(typer, name, None)
+        if isinstance(cls, type) and cls not in bucket:
+            bucket.append(cls)
+    return tuple(usage), tuple(exits), tuple(aborts)
+
+
+_USAGE, _EXITS, _ABORTS = _typer_exceptions()
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (what tests call)."""
     try:
@@ -72,12 +95,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     except PokecardError as e:
         typer.echo(f"error: {e}", err=True)
         return e.exit_code
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
+    except _EXITS as e:
+        return int(getattr(e, "exit_code", 0) or 0)
+    except _USAGE as e:
         e.show()
-        return e.exit_code
-    except click.exceptions.Abort:
+        return int(getattr(e, "exit_code", 2))
+    except _ABORTS:
         typer.echo("aborted", err=True)
         return 130
     except KeyboardInterrupt:

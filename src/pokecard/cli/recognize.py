@@ -188,13 +188,19 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(
             False, "--quick", help="Fewer photos and sizes (minutes, not tens of minutes)."
         ),
+        model: str = typer.Option(
+            None,
+            "--model",
+            help="Student ONNX (model_card.json beside it) for the embedding modes "
+            "[default: $POKECARD_BENCH_MODEL, else the student in $POKECARD_ROOT or work/root].",
+        ),
         as_json: bool = JSON_OPT,
     ) -> None:
         """Recognizer latency, accuracy vs baselines, corner accuracy, unknown rejection, usearch."""
         from pokecard.bench import recognizer
 
         json_mode(as_json)
-        res = recognizer.main(quick=quick)
+        res = recognizer.main(quick=quick, model=model)
         if as_json:
             emit_json(res)
 
