@@ -44,6 +44,9 @@ class LossConfig:
     relational_weight: float = 1.0
     gallery_ce_weight: float = 1.0  # softmax over the whole cached gallery (cheap: no teacher pass)
     gallery_temperature: float = 0.05
+    # student: its own CosFace over card ids (scale/margin above); separates cards that the
+    # teacher's gallery puts on top of each other (0 = pure distillation)
+    student_id_weight: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -739,14 +739,22 @@ def stage_gallery(run: _Run, h: str, res: StageResult) -> None:
 def stage_student(run: _Run, h: str, res: StageResult) -> None:
     import torch
 
-    from pokecard.train.losses import distill_loss
+    from pokecard.train.losses import NormSoftmax, distill_loss
 
     sc, v, lc = run.cfg.student, run.v, run.cfg.loss
     gallery = torch.from_numpy(run.gallery()).to(run.device)
     net, card, pool = _net_and_pool(run, "student", sc, run.student_weights)
+    # Where the teacher's gallery cannot tell two cards apart (a weak teacher puts reprints
+    # that share art at cosine ~1.0), every distillation term gives both the same target;
+    # the student's own id loss (CosFace over card ids) is what can still separate them.
+    id_loss = (
+        NormSoftmax(len(run.cards), sc.embedding_dim, lc.scale, lc.margin)
+        if lc.student_id_weight > 0
+        else None
+    )
 
     def loss_fn(emb: Any, y: Any) -> tuple[Any, dict[str, float]]:
-        return distill_loss(
+        total, parts = distill_loss(
             emb,
             gallery,
             y,
@@ -755,6 +763,11 @@ def stage_student(run: _Run, h: str, res: StageResult) -> None:
             gallery_ce_weight=lc.gallery_ce_weight,
             temperature=lc.gallery_temperature,
         )
+        if id_loss is not None:
+            l_id = id_loss(emb, y)
+            parts["id"] = float(l_id.detach())
+            total = total + lc.student_id_weight * l_id
+        return total, parts
 
     history = _fit(
         run,
@@ -762,13 +775,13 @@ def stage_student(run: _Run, h: str, res: StageResult) -> None:
         sc,
         net,
         card,
-        None,
+        id_loss,
         loss_fn,
         pool,
         layout.student_dir(v),
         h,
         res,
-        prototypes=lambda: gallery,
+        prototypes=(lambda: id_loss.proxies) if id_loss is not None else (lambda: gallery),
     )
     _finish_training(
         run, "student", net, card, layout.student_checkpoint(v), layout.student_dir(v), history, res
