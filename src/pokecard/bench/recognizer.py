@@ -622,7 +622,7 @@ def markdown(res: dict[str, Any], command: str) -> str:
         L += [
             "",
             f"Orientation (the 180-degree ambiguity after the warp): embedding one crop {o['one']} ms, "
-            f"both orientations {o['both']} ms (p50, one thread); the modes above embed both.",
+            f'both orientations {o["both"]} ms (p50, one thread); the modes above embed the turned crop only when the first orientation is not decisive (`orientations="sequential"`).',
         ]
     L += [
         "",
