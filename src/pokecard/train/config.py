@@ -55,7 +55,7 @@ class DataConfig:
     eval_photos_per_card: int = 5  # held-out photos per card (eval seeds)
     photo_config: str = "train"  # PhotoConfig preset for the training pool
     eval_photo_config: str = "eval"
-    refresh_every: int = 0  # regenerate the pool every N epochs in a background process (0 = never)
+    refresh_every: int = 0  # swap in a fresh pool (made while training runs) every N epochs (0 = never)
     workers: int = 2  # processes that simulate the pool (off the training thread); 0 = one per core
     tensor_aug: bool = True  # cheap per-step jitter on the pooled crops (shift/scale, light)
     # share of each batch drawn from the cards with the highest running error (0 = uniform)
@@ -72,7 +72,7 @@ class TrainConfig:
     seed: int = 0
     channels_last: bool = True
     amp: bool = True  # on CUDA: forward in bf16 autocast (the loss stays float32); ignored on CPU
-    threads: int = 0  # torch intra-op threads (0 = auto: all cores, 1 when the CPU is already busy)
+    threads: int = 0  # torch intra-op threads (0 = auto: each CPU stage times 1 vs all cores)
     version: str = "v1"
 
     def as_dict(self) -> dict[str, Any]:

@@ -116,6 +116,11 @@ class _Run:
         self._cards: list[np.ndarray] | None = None
         self._eval: tuple[np.ndarray, np.ndarray] | None = None
 
+    @property
+    def pool_workers(self) -> int:
+        """Processes that simulate photos: ``data.workers``, 0 meaning one per core."""
+        return self.cfg.data.workers or (os.cpu_count() or 1)
+
     # -- catalogue ----------------------------------------------------------------
     @property
     def catalog(self) -> Any:
@@ -155,7 +160,7 @@ class _Run:
                 config_name=d.eval_photo_config,
                 evaluation=True,
                 hw=None,
-                workers=d.workers or (os.cpu_count() or 1),
+                workers=self.pool_workers,
                 catalog_hash=self.catalog_hash,
                 description="held-out photos",
             )
@@ -415,12 +420,12 @@ def _fit(
             d.views_per_card,
             tuple(sc.input_size),
             d.photo_config,
-            d.workers or (os.cpu_count() or 1),
+            run.pool_workers,
         )
         refresher.start()
     with (
         progress((sc.epochs - start) * sc.steps_per_epoch, f"{stage} ({run.device})") as advance,
-        _closing(refresher),
+        contextlib.closing(refresher) if refresher is not None else contextlib.nullcontext(),
     ):
         for epoch in range(start, sc.epochs):
             rng = np.random.default_rng([run.cfg.seed, STAGES.index(stage), epoch])
@@ -542,15 +547,6 @@ def _fit(
     return history
 
 
-@contextlib.contextmanager
-def _closing(refresher: Any) -> Any:
-    try:
-        yield refresher
-    finally:
-        if refresher is not None:
-            refresher.close()
-
-
 def _pick_threads(run: _Run, net: Any, card: ModelCard, images: Any, batch: int) -> None:
     """threads = 0 on a CPU: time a few forward+backward passes with one intra-op thread and
     with one per core, and train with the faster. Measured, because a guess from the load
@@ -668,7 +664,7 @@ def _net_and_pool(run: _Run, role: str, sc: StageConfig, weights: Any) -> tuple[
         d.views_per_card,
         hw=sc.input_size,
         config_name=d.photo_config,
-        workers=d.workers or (os.cpu_count() or 1),
+        workers=run.pool_workers,
         catalog_hash=run.catalog_hash,
     )
     return net, card, pool
