@@ -166,3 +166,9 @@ def test_bad_presets_get_one_clear_message(tmp_path: Path) -> None:
     p.write_text(json.dumps({"teacher": {"embedding_dim": 64}}))
     with pytest.raises(ConfigError, match="embedding_dim differ"):
         load_preset(str(p))
+    p.write_text(json.dumps({"data": {"hard_class_frac": 2}}))
+    with pytest.raises(ConfigError, match="hard_class_frac 2 must be in"):
+        load_preset(str(p))
+    p.write_text(json.dumps({"loss": {"student_id_weight": -1}}))
+    with pytest.raises(ConfigError, match="must be >= 0"):
+        load_preset(str(p))

@@ -194,6 +194,13 @@ def load_preset(name_or_file: str, **overrides: Any) -> TrainConfig:
             )
         if min(sc.input_size) < 16:
             raise ConfigError(f"preset {cfg.name}: {st} input_size {sc.input_size} is too small (>= 16 px)")
+    d, lc = cfg.data, cfg.loss
+    if not 0.0 <= d.hard_class_frac <= 1.0:
+        raise ConfigError(f"preset {cfg.name}: data.hard_class_frac {d.hard_class_frac} must be in [0, 1]")
+    if d.workers < 0 or d.refresh_every < 0 or lc.student_id_weight < 0:
+        raise ConfigError(
+            f"preset {cfg.name}: data.workers, data.refresh_every and loss.student_id_weight must be >= 0"
+        )
     if cfg.teacher.embedding_dim != cfg.student.embedding_dim:
         raise ConfigError(
             f"preset {cfg.name}: teacher and student embedding_dim differ "
