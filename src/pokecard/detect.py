@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -254,32 +255,35 @@ class _Edges:
         return out, float(np.mean(sup)), float(np.min(sup))
 
 
-def _candidates(ycc: np.ndarray) -> list[np.ndarray]:
-    """Closed outlines of things in the frame, from several binarizations (one may miss a card
-    that another finds): colour Canny, grey Canny at two sensitivities, Otsu and its inverse.
-    Edge maps give their holes too (``RETR_LIST``): a card lying on another card or touching a
-    paper has its own closed outline inside the merged blob."""
+def _candidate_groups(ycc: np.ndarray) -> Iterator[list[np.ndarray]]:
+    """Closed outlines of things in the frame, one list per binarization (one may miss a card
+    that another finds), in the order they are tried: colour Canny, grey Canny at two
+    sensitivities, Otsu and its inverse. Edge maps give their holes too (``RETR_LIST``): a
+    card lying on another card or touching a paper has its own closed outline inside the
+    merged blob."""
     import cv2
 
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     gray = ycc[..., 0]
-    edge_masks = []
+
+    def outlines(m: np.ndarray) -> list[np.ndarray]:
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, k, iterations=2)
+        return list(cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)[0])
+
     # colour edges catch a silver border on a pale table that grey edges miss
     edges = [cv2.Canny(ycc[..., i], lo, hi) for i, (lo, hi) in enumerate(((30, 90), (12, 36), (12, 36)))]
-    edge_masks.append(cv2.bitwise_or(cv2.bitwise_or(*edges[:2]), edges[2]))
+    yield outlines(cv2.bitwise_or(cv2.bitwise_or(*edges[:2]), edges[2]))
     med = float(np.median(gray))
-    edge_masks.append(cv2.Canny(gray, max(5.0, 0.33 * med), max(20.0, min(255.0, 0.8 * med + 20))))
-    edge_masks.append(cv2.Canny(gray, 8, 24))  # faint edges: a pale card on a pale table, glare
+    yield outlines(cv2.Canny(gray, max(5.0, 0.33 * med), max(20.0, min(255.0, 0.8 * med + 20))))
+    yield outlines(cv2.Canny(gray, 8, 24))  # faint edges: a pale card on a pale table, glare
     _, otsu = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    contours = []
-    for m in edge_masks:
-        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, k, iterations=2)
-        cs, _ = cv2.findContours(m, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        contours += list(cs)
     for m in (otsu, 255 - otsu):
-        cs, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        contours += list(cs)
-    return contours
+        yield list(cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0])
+
+
+def _candidates(ycc: np.ndarray) -> list[np.ndarray]:
+    """Every binarization's outlines together (see :func:`_candidate_groups`)."""
+    return [c for group in _candidate_groups(ycc) for c in group]
 
 
 @dataclass
@@ -290,6 +294,10 @@ class DetectConfig:
     min_fill: float = 0.7  # contour area / quad area
     min_support: float = 0.45  # mean share of the four sides on an edge
     snap_radius: float = 0.018  # edge search across each side, share of the quad's diagonal
+    # quick: stop after the binarization that gave a quad this well on edges (mean and weakest
+    # side support); the recognizer runs the whole search only when that quad does not decide
+    quick: bool = False
+    quick_support: tuple[float, float] = (0.9, 0.8)
 
 
 def _quads_from_contour(
@@ -594,66 +602,77 @@ def _scored(
     edges: _Edges | None = None
     seen: list[np.ndarray] = []
     found: list[_Scored] = []
-    cand: list[np.ndarray] = []
-    for c in _candidates(ycc):
-        if len(c) < 4:
-            continue
-        cand += _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill)
-    for quad in cand:
-        if abs(_quad_aspect(quad) - CARD_ASPECT) > cfg.aspect_tol:
-            continue
-        # the whole frame's border is not a card (a photo that is all card is handled by the fallback)
-        touching = np.sum((quad[:, 0] < 2) | (quad[:, 0] > sw - 3) | (quad[:, 1] < 2) | (quad[:, 1] > sh - 3))
-        if touching >= 3:
-            continue
-        diag = float(np.linalg.norm(quad[2] - quad[0]))
-        if any(np.abs(quad - o).max() < 0.01 * diag + 1.0 for o in seen):
-            continue  # the same outline from another binarization
-        seen.append(quad)
-        if edges is None:
-            edges = _Edges(ycc)
-        radius = max(2, round(cfg.snap_radius * diag))
-        # a near search first: when the outline is already on the card's edge, a wider one
-        # can jump to the stronger inner edge of the printed border along part of a side
-        q, sup, sup_min = edges.snap(quad, 3)
-        wide = q is None or sup + sup_min < 1.4
-        if wide:
-            q3, sup3, sup_min3 = edges.snap(quad, radius, n=20)
-            if q3 is not None and (q is None or sup3 + sup_min3 > sup + sup_min):
-                q, sup, sup_min = q3, sup3, sup_min3
-            else:
-                wide = False
-        if q is None or sup < 0.8 * cfg.min_support:
-            continue
-        if any(np.abs(order_corners(q) - f.quad).max() < 2.0 for f in found):
-            continue  # converged onto a quad already scored
-        if wide:
-            q2, sup2, sup_min2 = edges.snap(order_corners(q), 2)  # settle on the edge found
-            if q2 is not None and sup2 >= sup:
-                q, sup, sup_min = q2, sup2, sup_min2
-        q = order_corners(q)
-        if sup < cfg.min_support or np.max(np.linalg.norm(q - quad, axis=1)) > 0.1 * diag:
-            continue
-        if not cv2.isContourConvex(q.reshape(-1, 1, 2)):
-            continue
-        qarea = cv2.contourArea(q)
-        err = abs(_quad_aspect(q) - CARD_ASPECT)
-        if err > cfg.aspect_tol or qarea < cfg.min_area * frame or _interior_flat(ycc, q, white):
-            continue
-        centre = np.abs(q.mean(axis=0) / np.array([sw, sh], np.float32) - 0.5).max()
-        pc = portrait_corners(q)
-        axis = (pc[2] + pc[3] - pc[0] - pc[1]) / 2  # top -> bottom of the card
-        tilt = abs(float(axis[0])) / (float(np.linalg.norm(axis)) + 1e-6)  # |sin| of the angle to upright
-        score = (
-            sup
-            * sup_min
-            * (qarea / frame) ** 0.5
-            * (1.0 - 0.5 * err / cfg.aspect_tol)
-            * (1.0 - 0.3 * centre)
-            * (1.0 - 0.3 * tilt)
-            * (0.5 if _back_border(ycc, q) else 1.0)
-        )
-        found.append(_Scored(score, sup, sup_min, q))
+
+    def _snap_all(cand: list[np.ndarray]) -> None:
+        nonlocal edges
+        for quad in cand:
+            if abs(_quad_aspect(quad) - CARD_ASPECT) > cfg.aspect_tol:
+                continue
+            # the whole frame's border is not a card (a photo that is all card is handled by the fallback)
+            touching = np.sum(
+                (quad[:, 0] < 2) | (quad[:, 0] > sw - 3) | (quad[:, 1] < 2) | (quad[:, 1] > sh - 3)
+            )
+            if touching >= 3:
+                continue
+            diag = float(np.linalg.norm(quad[2] - quad[0]))
+            if any(np.abs(quad - o).max() < 0.01 * diag + 1.0 for o in seen):
+                continue  # the same outline from another binarization
+            seen.append(quad)
+            if edges is None:
+                edges = _Edges(ycc)
+            radius = max(2, round(cfg.snap_radius * diag))
+            # a near search first: when the outline is already on the card's edge, a wider one
+            # can jump to the stronger inner edge of the printed border along part of a side
+            q, sup, sup_min = edges.snap(quad, 3)
+            wide = q is None or sup + sup_min < 1.4
+            if wide:
+                q3, sup3, sup_min3 = edges.snap(quad, radius, n=20)
+                if q3 is not None and (q is None or sup3 + sup_min3 > sup + sup_min):
+                    q, sup, sup_min = q3, sup3, sup_min3
+                else:
+                    wide = False
+            if q is None or sup < 0.8 * cfg.min_support:
+                continue
+            if any(np.abs(order_corners(q) - f.quad).max() < 2.0 for f in found):
+                continue  # converged onto a quad already scored
+            if wide:
+                q2, sup2, sup_min2 = edges.snap(order_corners(q), 2)  # settle on the edge found
+                if q2 is not None and sup2 >= sup:
+                    q, sup, sup_min = q2, sup2, sup_min2
+            q = order_corners(q)
+            if sup < cfg.min_support or np.max(np.linalg.norm(q - quad, axis=1)) > 0.1 * diag:
+                continue
+            if not cv2.isContourConvex(q.reshape(-1, 1, 2)):
+                continue
+            qarea = cv2.contourArea(q)
+            err = abs(_quad_aspect(q) - CARD_ASPECT)
+            if err > cfg.aspect_tol or qarea < cfg.min_area * frame or _interior_flat(ycc, q, white):
+                continue
+            centre = np.abs(q.mean(axis=0) / np.array([sw, sh], np.float32) - 0.5).max()
+            pc = portrait_corners(q)
+            axis = (pc[2] + pc[3] - pc[0] - pc[1]) / 2  # top -> bottom of the card
+            tilt = abs(float(axis[0])) / (float(np.linalg.norm(axis)) + 1e-6)  # |sin| of the angle to upright
+            score = (
+                sup
+                * sup_min
+                * (qarea / frame) ** 0.5
+                * (1.0 - 0.5 * err / cfg.aspect_tol)
+                * (1.0 - 0.3 * centre)
+                * (1.0 - 0.3 * tilt)
+                * (0.5 if _back_border(ycc, q) else 1.0)
+            )
+            found.append(_Scored(score, sup, sup_min, q))
+
+    for group in _candidate_groups(ycc):
+        if found and cfg.quick:
+            best = max(found, key=lambda f: f.score)
+            if best.sup >= cfg.quick_support[0] and best.sup_min >= cfg.quick_support[1]:
+                break  # well found: the other binarizations are not looked at
+        cand: list[np.ndarray] = []
+        for c in group:
+            if len(c) >= 4:
+                cand += _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill)
+        _snap_all(cand)
     found.sort(key=lambda f: -f.score)
     return found, edges, s, (sh, sw), ycc
 
@@ -706,6 +725,40 @@ def detect_all(img: np.ndarray, cfg: DetectConfig | None = None, limit: int = 3)
             for c, conf in cands
         ]
     return [fallback(img)]
+
+
+def detect_fast(img: np.ndarray, cfg: DetectConfig | None = None) -> Detection | None:
+    """The cheap first look (a few ms): the largest card-shaped outline of the first
+    binarization (colour edges) that is not a blank sheet or a card back, with corners from
+    the outline's fitted sides and no edge snapping; None when there is none.
+
+    Less exact than :func:`detect_all` (it never looks at the other binarizations, and a card
+    touching something may give no outline of its own), so the recognizer keeps its match only
+    when that match is decisive and runs the whole search otherwise."""
+    import cv2
+
+    cfg = cfg or DetectConfig()
+    small, s = _downscale(img, cfg.work_size)
+    sh, sw = small.shape[:2]
+    frame = float(sh * sw)
+    ycc = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2YCrCb)
+    cand = [
+        q
+        for c in next(_candidate_groups(ycc))
+        if len(c) >= 4
+        for q in _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill)
+        if abs(_quad_aspect(q) - CARD_ASPECT) <= cfg.aspect_tol
+        and np.sum((q[:, 0] < 2) | (q[:, 0] > sw - 3) | (q[:, 1] < 2) | (q[:, 1] > sh - 3)) < 3
+    ]
+    if not cand:
+        return None
+    white = float(np.percentile(ycc[::4, ::4, 0], 98))
+    for q in sorted(cand, key=lambda q: -cv2.contourArea(q))[:3]:
+        if _interior_flat(ycc, q, white) or _back_border(ycc, q):
+            continue
+        corners = portrait_corners(q / s).astype(np.float32)
+        return Detection(corners=corners, crop=warp(img, corners), found=True, confidence=0.5)
+    return None
 
 
 def detect(img: np.ndarray, cfg: DetectConfig | None = None) -> Detection:

@@ -236,3 +236,16 @@ def test_corner_report_counts_misses_as_failures() -> None:
     assert rep["share_under_2pct"] == 0.5 and rep["median_error_pct"] < 2
     with pytest.raises(ValueError, match="no photos"):
         corner_report([])
+
+
+def test_fast_look_finds_a_clear_card_and_nothing_on_an_empty_table() -> None:
+    from pokecard.detect import detect_fast
+
+    photo = _table(2)
+    truth = _quad((450, 350), 460, 8.0)
+    _paste(photo, _card_face(1), truth)
+    d = detect_fast(photo)
+    assert d is not None and d.found and d.crop.shape == (352, 252, 3)
+    assert _err(d, truth) < 0.03
+    assert detect_fast(_table(3)) is None
+    assert detect_fast(np.full((720, 960, 3), 200, np.uint8)) is None

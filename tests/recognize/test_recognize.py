@@ -192,6 +192,10 @@ def test_region_search_stops_at_a_decisive_match(tf_rec: Recognizer) -> None:
     assert tf_rec._decisive(Scored(det, [(0, min(cos + 0.05, 1.0)), (1, cos - 0.2)], False))
     assert not tf_rec._decisive(Scored(det, [(0, cos - 0.01), (1, cos - 0.2)], False))
     assert not tf_rec._decisive(Scored(det, [], False))
+    # the cheap first look's quad: a cosine must get halfway from the threshold to 1
+    assert not tf_rec._decisive(Scored(det, [(0, cos + 0.4 * (1 - cos)), (1, cos - 0.2)], False), fast=True)
+    assert tf_rec._decisive(Scored(det, [(0, cos + 0.6 * (1 - cos)), (1, cos - 0.2)], False), fast=True)
+    assert tf_rec._decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True), fast=True)
 
 
 def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
@@ -223,3 +227,30 @@ def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
     assert batches(Recognizer(root, verify=False, orientations="both"), -1.0) == [2]
     with pytest.raises(ReferenceDBError, match="unknown orientations"):
         Recognizer(root, orientations="sideways")
+
+
+def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
+    tf_root: Path, small_catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """The cheap first look decides most photos; when its quad gives no decisive match (here:
+    a crop of blank table), the whole search still runs and finds the card."""
+    import pokecard.recognize as R
+    from pokecard.detect import Detection, detect_fast
+
+    photo = photo_of(small_catalog, 3, seed=2)
+    want = small_catalog.cards[3].card_id
+    calls: list[str] = []
+    full = R.detect_all
+    monkeypatch.setattr(R, "detect_all", lambda *a, **k: (calls.append("full"), full(*a, **k))[1])
+    rec = Recognizer(tf_root)
+    assert rec.fast_first and detect_fast(photo) is not None
+    r = rec.recognize_array(photo, name="p")
+    assert r["status"] == "ok" and r["card"]["card_id"] == want
+    assert calls == []  # decided by the fast look
+    blank = np.full((352, 252, 3), 128, np.uint8)
+    wrong = Detection(np.array([[0, 0], [63, 0], [63, 88], [0, 88]], np.float32), blank, True, 0.5)
+    monkeypatch.setattr(R, "detect_fast", lambda img: wrong)
+    r = rec.recognize_array(photo, name="p")
+    assert r["status"] == "ok" and r["card"]["card_id"] == want
+    assert calls == ["full"]
+    assert Recognizer(tf_root, fast_first=False).recognize_array(photo, name="p")["card"]["card_id"] == want
