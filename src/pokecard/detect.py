@@ -294,10 +294,6 @@ class DetectConfig:
     min_fill: float = 0.7  # contour area / quad area
     min_support: float = 0.45  # mean share of the four sides on an edge
     snap_radius: float = 0.018  # edge search across each side, share of the quad's diagonal
-    # quick: stop after the binarization that gave a quad this well on edges (mean and weakest
-    # side support); the recognizer runs the whole search only when that quad does not decide
-    quick: bool = False
-    quick_support: tuple[float, float] = (0.9, 0.8)
 
 
 def _quads_from_contour(
@@ -664,10 +660,6 @@ def _scored(
             found.append(_Scored(score, sup, sup_min, q))
 
     for group in _candidate_groups(ycc):
-        if found and cfg.quick:
-            best = max(found, key=lambda f: f.score)
-            if best.sup >= cfg.quick_support[0] and best.sup_min >= cfg.quick_support[1]:
-                break  # well found: the other binarizations are not looked at
         cand: list[np.ndarray] = []
         for c in group:
             if len(c) >= 4:
