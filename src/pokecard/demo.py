@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DEMO_CARDS = 40
 DEMO_SEED = 0
 PHOTOS_PER_CARD = 2
-CROPS_PER_CARD = 5
+CROPS_PER_CARD = 10
 # Held-out photo numbers for the demo: eval seeds, and above the k range the training
 # stage's own evaluation uses, so the demo's photos are new even to the evaluation.
 DEMO_K_OFFSET = 1000
