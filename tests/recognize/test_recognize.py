@@ -254,3 +254,20 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
     assert r["status"] == "ok" and r["card"]["card_id"] == want
     assert calls == ["full"]
     assert Recognizer(tf_root, fast_first=False).recognize_array(photo, name="p")["card"]["card_id"] == want
+
+
+def test_cli_no_fast_runs_only_the_full_search(
+    tf_root: Path, photo_dir: Path, small_catalog, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    import pokecard.recognize as R
+
+    def boom(img: np.ndarray) -> None:
+        raise AssertionError("the fast look ran")
+
+    monkeypatch.setattr(R, "detect_fast", boom)
+    assert run(["recognize", str(photo_dir), "--root", str(tf_root), "--json", "--no-fast"]) == 0
+    res = _lines(capsys.readouterr().out)
+    assert [r["card"]["card_id"] for r in res] == [
+        small_catalog.cards[2].card_id,
+        small_catalog.cards[6].card_id,
+    ]

@@ -152,13 +152,23 @@ def register(app: typer.Typer) -> None:
         no_verify: bool = typer.Option(
             False, "--no-verify", help="Embedding only: skip geometric verification."
         ),
+        no_fast: bool = typer.Option(
+            False,
+            "--no-fast",
+            help="Skip the cheap first look (one binarization, no edge snapping): always run the full card search.",
+        ),
     ) -> int:
         """Recognize the card in each photo (one JSON line per image with --json)."""
         from pokecard.recognize import Recognizer, error_result
 
         json_mode(as_json)
         rec = Recognizer(
-            _root(root), backend=backend, threads=threads, top_k=top_k, verify=False if no_verify else None
+            _root(root),
+            backend=backend,
+            threads=threads,
+            top_k=top_k,
+            verify=False if no_verify else None,
+            fast_first=not no_fast,
         )
         files, bad = expand_inputs(inputs)
         results: list[dict[str, Any]] = [error_result(p, msg) for p, msg in bad]
