@@ -254,6 +254,8 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
     assert r["status"] == "ok" and r["card"]["card_id"] == want
     assert calls == ["full"]
     assert Recognizer(tf_root, fast_first=False).recognize_array(photo, name="p")["card"]["card_id"] == want
+    # the layout descriptor alone never clears the fast bar: no fast look by default there
+    assert not Recognizer(tf_root, verify=False).fast_first
 
 
 def test_cli_no_fast_runs_only_the_full_search(

@@ -168,7 +168,7 @@ def register(app: typer.Typer) -> None:
             threads=threads,
             top_k=top_k,
             verify=False if no_verify else None,
-            fast_first=not no_fast,
+            fast_first=False if no_fast else None,
         )
         files, bad = expand_inputs(inputs)
         results: list[dict[str, Any]] = [error_result(p, msg) for p, msg in bad]
