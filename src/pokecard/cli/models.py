@@ -149,6 +149,70 @@ def export_onnx_cmd(
         console().print(data)
 
 
+def export_int8_cmd(
+    model: Path = typer.Option(..., "--model", help="Float32 pokecard ONNX (model_card.json beside it)."),
+    catalog: Path = typer.Option(
+        ..., "--catalog", help="Catalogue folder whose simulated photos calibrate the activations."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Where to write [default: int8/<name>_int8.onnx in the model's folder]."
+    ),
+    calibration: int = typer.Option(128, "--calibration", min=8, help="Simulated crops to calibrate on."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Quantize a student ONNX to int8 for CPUs (onnxruntime): static, per-channel, checked."""
+
+    from pokecard.catalog import load_catalog
+    from pokecard.embed import resize_batch
+    from pokecard.errors import ConfigError
+    from pokecard.export.onnx import quantize_int8
+    from pokecard.modelcard import ModelCard, card_path_for
+    from pokecard.photo import PhotoConfig, simulate_crop
+    from pokecard.photo.seeds import train_seed
+    from pokecard.progress import track
+    from pokecard.store import sha256_file
+
+    json_mode(as_json)
+    card = ModelCard.load(card_path_for(model))
+    out = out or model.parent / "int8" / f"{model.stem}_int8.onnx"
+    if card_path_for(out).resolve() == card_path_for(model).resolve():
+        raise ConfigError(
+            f"{out}: put the int8 model in another folder than {model} (a folder has one model card)"
+        )
+    cat = load_catalog(catalog)
+    n_cards = len(cat.cards)
+    images = [cat.load_image(c) for c in cat.cards]
+    cfg = PhotoConfig.train()
+    # training-range seeds far above what a trainer's pool uses; never an evaluation photo
+    crops = [
+        simulate_crop(images[j % n_cards], train_seed(j % n_cards, 3_000_000 + j), cfg)
+        for j in track(range(calibration + 64), "simulating calibration photos")
+    ]
+    batch = resize_batch(crops, card)
+    rep = quantize_int8(model, out, batch[:calibration], batch[calibration:])
+    q = ModelCard.load(card_path_for(model))
+    q.onnx_sha256 = sha256_file(out)
+    q.extra = {
+        **q.extra,
+        "quantization": {
+            "format": "onnxruntime QDQ static, per-channel int8 weights, uint8 activations",
+            "source_onnx": str(model),
+            "source_onnx_sha256": sha256_file(model),
+            "calibration_catalog": str(catalog),
+            **rep.as_dict(),
+        },
+    }
+    q.save(card_path_for(out))
+    data = rep.as_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        console().print(
+            f"{out}: int8, {rep.size_bytes / 1e6:.1f} MB, cosine to float32 mean {rep.mean_cosine:.4f} "
+            f"(min {rep.min_cosine:.4f}) on {rep.check_images} held-aside crops"
+        )
+
+
 def demo_cmd(
     out: Path = typer.Option(Path("work/demo"), "--out", help="Project root for the demo (created)."),
     cards: int = typer.Option(None, "--cards", help="Demo catalogue size [default: the demo's, 40]."),
@@ -208,6 +272,7 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train_cmd)
     export_app = group(app, "export", "Export models: ONNX (and Hailo HEF where the compiler exists).")
     export_app.command("onnx")(export_onnx_cmd)
+    export_app.command("int8")(export_int8_cmd)
     app.command("demo")(demo_cmd)
     bench_app = group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
     bench_app.command("training")(bench_training_cmd)
