@@ -85,19 +85,20 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
-# demo: a DINOv3 ViT-Ti/16 teacher (5.6M + head) at 96 x 64 px (card-shaped, 6 x 4 ViT
-# patches) and a MobileNetV4-conv-small student (2.5M + head to 768) at 112 x 80 px, from
-# random init, on a small generated catalogue, inside a 9.5-minute training budget on 2
-# cores (teacher 1.5 min, student 8 min: the learning-rate schedule follows whichever of
-# steps and time is further along). The student is not the production EfficientNet-Lite0
-# here because Lite0's depthwise layers are slow to train on this CPU: fwd+bwd at batch 48
-# on 2 cores ran 78 img/s (Lite0, 96 x 64) against 179 (MNv4-conv-small, 96 x 64) and 158
-# (MNv4, 112 x 80), and the demo is compute-bound; the same pipeline trains Lite0 in the
-# full preset. A teacher this short merges reprints that share art (cosine 1.0 in its
-# gallery), so the student adds its own id loss and spends half of each batch on the cards
-# it still confuses. Measured (step-based, 200 held-out crops, student->student top-1):
-# Lite0 40 epochs 91.5 %, MobileNetV3-small 100 epochs 93.0 %, MNv4-conv-small 100 epochs
-# 94.5 % (docs/training.md, "Demo tuning").
+# demo: a DINOv3 ViT-Ti/16 teacher (5.6M + head) and a MobileNetV4-conv-small student
+# (2.5M + head to 768), both at 96 x 64 px (card-shaped, 6 x 4 ViT patches; one input size
+# means one simulated photo pool for both), from random init, on a small generated
+# catalogue, inside a 10-minute training budget on 2 cores (teacher stage ~1.5 min with
+# the pool, student 8.2 min: the learning-rate schedule follows whichever of steps and time
+# is further along). The student is not the production EfficientNet-Lite0 here because
+# Lite0's depthwise layers are slow to train on this CPU: fwd+bwd at batch 48 on 2 cores
+# ran 78 img/s (Lite0) against 179 (MNv4-conv-small), and the demo is compute-bound; the
+# same pipeline trains Lite0 in the full preset. A teacher this short merges reprints that
+# share art (cosine 1.0 in its gallery), so the student adds its own id loss and spends
+# half of each batch on the cards it still confuses. Measured (step-based, 200 held-out
+# crops, student->student top-1): Lite0 40 epochs 91.5 %, MobileNetV3-small 100 epochs
+# 93.0 %, MNv4-conv-small 100 epochs 94.5 %; MNv4 75 epochs (what fits the budget, 400
+# crops): lr 3e-3 93.5 %, lr 6e-3 95.3 % (docs/training.md, "Demo tuning").
 DEMO = TrainConfig(
     name="demo",
     teacher=StageConfig(
@@ -111,12 +112,12 @@ DEMO = TrainConfig(
     ),
     student=StageConfig(
         model="mobilenetv4_conv_small",
-        input_size=(112, 80),
+        input_size=(96, 64),
         epochs=100,
         steps_per_epoch=20,
         batch_size=48,
-        lr=3e-3,
-        max_minutes=8.0,
+        lr=6e-3,
+        max_minutes=8.2,
     ),
     loss=LossConfig(student_id_weight=1.0),
     data=DataConfig(views_per_card=32, eval_photos_per_card=10, hard_class_frac=0.5),
