@@ -583,6 +583,24 @@ class _Scored:
     quad: np.ndarray  # TL, TR, BR, BL, working-image px
 
 
+def _working(img: np.ndarray, cfg: DetectConfig) -> tuple[np.ndarray, float, float]:
+    """The blurred working copy in YCrCb, its scale (working px per photo px) and the frame's
+    bright level (98th percentile of Y: paper white)."""
+    import cv2
+
+    small, s = _downscale(img, cfg.work_size)
+    ycc = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2YCrCb)
+    return ycc, s, float(np.percentile(ycc[::4, ::4, 0], 98))
+
+
+def _frame_border(quad: np.ndarray, sh: int, sw: int) -> bool:
+    """Three or more corners on the frame's edge: the photo's border, not a card (a photo that
+    is all card is handled by the fallback)."""
+    return bool(
+        np.sum((quad[:, 0] < 2) | (quad[:, 0] > sw - 3) | (quad[:, 1] < 2) | (quad[:, 1] > sh - 3)) >= 3
+    )
+
+
 def _scored(
     img: np.ndarray, cfg: DetectConfig
 ) -> tuple[list[_Scored], _Edges | None, float, tuple[int, int], np.ndarray]:
@@ -590,11 +608,9 @@ def _scored(
     and the working image (YCrCb) (for :func:`find_cards` and for inspection)."""
     import cv2
 
-    small, s = _downscale(img, cfg.work_size)
-    sh, sw = small.shape[:2]
+    ycc, s, white = _working(img, cfg)
+    sh, sw = ycc.shape[:2]
     frame = float(sh * sw)
-    ycc = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2YCrCb)
-    white = float(np.percentile(ycc[::4, ::4, 0], 98))
     edges: _Edges | None = None
     seen: list[np.ndarray] = []
     found: list[_Scored] = []
@@ -604,11 +620,7 @@ def _scored(
         for quad in cand:
             if abs(_quad_aspect(quad) - CARD_ASPECT) > cfg.aspect_tol:
                 continue
-            # the whole frame's border is not a card (a photo that is all card is handled by the fallback)
-            touching = np.sum(
-                (quad[:, 0] < 2) | (quad[:, 0] > sw - 3) | (quad[:, 1] < 2) | (quad[:, 1] > sh - 3)
-            )
-            if touching >= 3:
+            if _frame_border(quad, sh, sw):
                 continue
             diag = float(np.linalg.norm(quad[2] - quad[0]))
             if any(np.abs(quad - o).max() < 0.01 * diag + 1.0 for o in seen):
@@ -730,21 +742,16 @@ def detect_fast(img: np.ndarray, cfg: DetectConfig | None = None) -> Detection |
     import cv2
 
     cfg = cfg or DetectConfig()
-    small, s = _downscale(img, cfg.work_size)
-    sh, sw = small.shape[:2]
+    ycc, s, white = _working(img, cfg)
+    sh, sw = ycc.shape[:2]
     frame = float(sh * sw)
-    ycc = cv2.cvtColor(cv2.GaussianBlur(small, (5, 5), 0), cv2.COLOR_RGB2YCrCb)
     cand = [
         q
         for c in next(_candidate_groups(ycc))
         if len(c) >= 4
         for q in _quads_from_contour(c, cfg.min_area * frame, cfg.min_fill)
-        if abs(_quad_aspect(q) - CARD_ASPECT) <= cfg.aspect_tol
-        and np.sum((q[:, 0] < 2) | (q[:, 0] > sw - 3) | (q[:, 1] < 2) | (q[:, 1] > sh - 3)) < 3
+        if abs(_quad_aspect(q) - CARD_ASPECT) <= cfg.aspect_tol and not _frame_border(q, sh, sw)
     ]
-    if not cand:
-        return None
-    white = float(np.percentile(ycc[::4, ::4, 0], 98))
     for q in sorted(cand, key=lambda q: -cv2.contourArea(q))[:3]:
         if _interior_flat(ycc, q, white) or _back_border(ycc, q):
             continue

@@ -214,7 +214,7 @@ class Recognizer:
         """Detect, describe, shortlist and verify; try up to ``max_candidates`` card-like quads."""
         best: Scored | None = None
         totals = {"embed": 0.0, "search": 0.0, "verify": 0.0}
-        first: list[Detection] = []
+        quick: Detection | None = None
         t_detect = 0.0
         if self.fast_first:
             # the cheap look first: most photos are decided by it; the others pay for both
@@ -222,7 +222,6 @@ class Recognizer:
             quick = detect_fast(rgb)
             t_detect += _ms(t0)
             if quick is not None:
-                first.append(quick)
                 sc = self._score_one(quick, exclude)
                 for key in totals:
                     totals[key] += sc.timings.get(key, 0.0)
@@ -235,9 +234,9 @@ class Recognizer:
         dets = detect_all(rgb, limit=self.max_candidates)
         if dets[0].found and self.verify:
             dets.append(fallback(rgb))  # last resort when no quad verifies: the whole frame
-        if first:  # not the quad the cheap look already scored
+        if quick is not None:  # not the quad the cheap look already scored
             tol = 0.01 * float(max(rgb.shape[:2]))
-            dets = [d for d in dets if not (d.found and np.abs(d.corners - first[0].corners).max() < tol)]
+            dets = [d for d in dets if not (d.found and np.abs(d.corners - quick.corners).max() < tol)]
         t_detect += _ms(t0)
         for det in dets:
             sc = self._score_one(det, exclude)
@@ -250,7 +249,7 @@ class Recognizer:
                 break
         assert best is not None
         best.timings = {"detect": t_detect, **totals}
-        best.quad_found = bool(first) or bool(dets and dets[0].found)
+        best.quad_found = quick is not None or bool(dets and dets[0].found)
         return best
 
     def _decisive(self, sc: Scored, fast: bool = False) -> bool:

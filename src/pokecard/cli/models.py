@@ -161,7 +161,6 @@ def export_int8_cmd(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Quantize a student ONNX to int8 for CPUs (onnxruntime): static, per-channel, checked."""
-
     from pokecard.catalog import load_catalog
     from pokecard.embed import resize_batch
     from pokecard.errors import ConfigError
@@ -190,10 +189,10 @@ def export_int8_cmd(
     ]
     batch = resize_batch(crops, card)
     rep = quantize_int8(model, out, batch[:calibration], batch[calibration:])
-    q = ModelCard.load(card_path_for(model))
-    q.onnx_sha256 = sha256_file(out)
-    q.extra = {
-        **q.extra,
+    # the int8 model's card: the source's (same input contract), its own file and checks
+    card.onnx_sha256 = sha256_file(out)
+    card.extra = {
+        **card.extra,
         "quantization": {
             "format": "onnxruntime QDQ static, per-channel int8 weights, uint8 activations",
             "source_onnx": str(model),
@@ -202,7 +201,7 @@ def export_int8_cmd(
             **rep.as_dict(),
         },
     }
-    q.save(card_path_for(out))
+    card.save(card_path_for(out))
     data = rep.as_dict()
     if as_json:
         emit_json(data)

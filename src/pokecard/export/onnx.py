@@ -96,10 +96,15 @@ def _ort_embed(path: Path, images: np.ndarray) -> np.ndarray:
     return sess.run(None, {"images": images})[0]
 
 
-def _min_cos(a: np.ndarray, b: np.ndarray) -> float:
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine between two embedding batches."""
     a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return float((a * b).sum(1).min())
+    return (a * b).sum(1)
+
+
+def _min_cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(_cosines(a, b).min())
 
 
 def export_onnx(
@@ -217,7 +222,7 @@ def quantize_int8(
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from pokecard.atomic import write_bytes
+    from pokecard import atomic
 
     src, dst = Path(src), Path(dst)
     if not src.is_file():
@@ -251,10 +256,7 @@ def quantize_int8(
             weight_type=QuantType.QInt8,
             activation_type=QuantType.QUInt8,
         )
-        a, b = _ort_embed(src, check), _ort_embed(tmp, check)
-        a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-        b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-        cos = (a * b).sum(1)
+        cos = _cosines(_ort_embed(src, check), _ort_embed(tmp, check))
         if float(cos.mean()) < INT8_MIN_MEAN_COSINE:
             raise ModelError(
                 f"{src}: int8 model disagrees with float32 (mean cosine {cos.mean():.4f} < "
@@ -262,5 +264,5 @@ def quantize_int8(
             )
         data = tmp.read_bytes()
     dst.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes(dst, data)
+    atomic.write_bytes(dst, data)
     return QuantReport(str(dst), len(calibration), len(check), float(cos.mean()), float(cos.min()), len(data))

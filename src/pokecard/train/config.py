@@ -90,8 +90,9 @@ class TrainConfig:
 # means one simulated photo pool for both), from random init, on a small generated
 # catalogue, inside a 10-minute training budget on 2 cores (teacher stage, 3 epochs, ~1.5
 # min with the pool; student 7.8 min of steps plus its per-epoch checkpoints: the
-# learning-rate schedule follows whichever of steps and time is further along). The student is not the production EfficientNet-Lite0 here because
-# Lite0's depthwise layers are slow to train on this CPU: fwd+bwd at batch 48 on 2 cores
+# learning-rate schedule follows whichever of steps and time is further along). The
+# student is not the production EfficientNet-Lite0 here because Lite0's depthwise layers
+# are slow to train on this CPU: fwd+bwd at batch 48 on 2 cores
 # ran 78 img/s (Lite0) against 179 (MNv4-conv-small), and the demo is compute-bound; the
 # same pipeline trains Lite0 in the full preset. A teacher this short merges reprints that
 # share art (cosine 1.0 in its gallery), so the student adds its own id loss and spends
