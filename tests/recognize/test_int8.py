@@ -60,6 +60,9 @@ def test_export_int8_refuses_the_model_folder_and_bad_images(tiny_models, small_
     argv = ["export", "int8", "--model", str(model), "--catalog", str(small_catalog.root)]
     assert run([*argv, "--out", str(model.with_name("q.onnx"))]) == 1
     assert "another folder" in capsys.readouterr().err
+    missing = model.parent / "missing.onnx"
+    assert run(["export", "int8", "--model", str(missing), "--catalog", str(small_catalog.root)]) == 1
+    assert f"{missing}: ONNX model not found" in capsys.readouterr().err
     good = np.zeros((2, 64, 48, 3), np.uint8)
     with pytest.raises(ModelError, match="uint8"):
         quantize_int8(model, model.parent / "x" / "q.onnx", good.astype(np.float32), good)

@@ -163,7 +163,7 @@ def export_int8_cmd(
     """Quantize a student ONNX to int8 for CPUs (onnxruntime): static, per-channel, checked."""
     from pokecard.catalog import load_catalog
     from pokecard.embed import resize_batch
-    from pokecard.errors import ConfigError
+    from pokecard.errors import ConfigError, ModelError
     from pokecard.export.onnx import quantize_int8
     from pokecard.modelcard import ModelCard, card_path_for
     from pokecard.photo import PhotoConfig, simulate_crop
@@ -172,6 +172,8 @@ def export_int8_cmd(
     from pokecard.store import sha256_file
 
     json_mode(as_json)
+    if not model.is_file():
+        raise ModelError(f"{model}: ONNX model not found")
     card = ModelCard.load(card_path_for(model))
     out = out or model.parent / "int8" / f"{model.stem}_int8.onnx"
     if card_path_for(out).resolve() == card_path_for(model).resolve():
