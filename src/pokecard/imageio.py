@@ -10,6 +10,11 @@ names the file and the problem. What it guards against:
   palette (P), RGBA (composited on white, like a viewer shows it), CMYK JPEG;
 * EXIF orientation: the photo is turned the way the camera was held
   (``ImageOps.exif_transpose``), so a portrait photo stays portrait.
+
+``min_side``: a JPEG much larger than that (a 12 or 48 MP phone photo) is decoded at 1/2, 1/4 or
+1/8 scale by the JPEG decoder itself (PIL ``draft``, DCT scaling: a fraction of the work), never
+below ``min_side`` pixels on its short side. The recognizer asks for this; whole-size decoding is
+the default.
 """
 
 from __future__ import annotations
@@ -66,10 +71,24 @@ def _open_header(src: str | os.PathLike[str] | bytes, name: str):  # noqa: ANN20
     return im
 
 
+def draft_scale(w: int, h: int, min_side: int) -> int:
+    """The JPEG decoder's reduction (1, 2, 4 or 8) for a ``w`` x ``h`` photo that keeps its
+    short side at ``min_side`` pixels or more."""
+    k = 1
+    while k < 8 and min(w, h) // (2 * k) >= min_side:
+        k *= 2
+    return k
+
+
 def load_rgb(
-    src: str | os.PathLike[str] | bytes, *, name: str | None = None, max_pixels: int = MAX_PIXELS
+    src: str | os.PathLike[str] | bytes,
+    *,
+    name: str | None = None,
+    max_pixels: int = MAX_PIXELS,
+    min_side: int | None = None,
 ) -> np.ndarray:
-    """Decode an image file (or bytes) to uint8 RGB [H, W, 3], EXIF orientation applied."""
+    """Decode an image file (or bytes) to uint8 RGB [H, W, 3], EXIF orientation applied
+    (``min_side``: see the module's note on reduced-scale JPEG decoding)."""
     from PIL import Image, ImageOps
 
     name = name or (str(src) if not isinstance(src, bytes) else "<bytes>")
@@ -87,8 +106,14 @@ def load_rgb(
         old = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None  # already checked above against our own limit
         try:
+            if min_side and im.format == "JPEG":
+                k = draft_scale(w, h, min_side)
+                if k > 1:
+                    im.draft("RGB", (-(-w // k), -(-h // k)))
             im.load()
-            im = ImageOps.exif_transpose(im) or im
+            # exif_transpose copies the whole image even when there is nothing to turn
+            if im.getexif().get(0x0112, 1) not in (1, None):
+                im = ImageOps.exif_transpose(im) or im
             rgb = _to_rgb(im)
         except ImageError:
             raise
@@ -116,6 +141,8 @@ def _to_rgb(im) -> np.ndarray:  # noqa: ANN001 - PIL image
         top = 1.0 if a.max() <= 1.0 else 255.0
         g = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(g[:, :, None], 3, axis=2))
+    if mode == "RGB":  # the common case: one copy out of PIL, no conversion
+        return np.asarray(im, dtype=np.uint8)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -47,6 +47,9 @@ STOP_FACTOR = 2.0
 # kept only when decisive; a cosine must then reach the threshold plus this share of what
 # is left up to 1 (the same idea as STOP_FACTOR: a margin above the calibrated threshold).
 FAST_COSINE_SHARE = 0.5
+# A large JPEG (a 12 MP phone photo) is decoded at a reduced scale that keeps at least this many
+# pixels on its short side: a card across a third of it still fills the 352 x 252 crop.
+DECODE_MIN_SIDE = 1024
 # The 180-degree ambiguity of the warp: "sequential" (default) embeds the crop as warped and
 # the turned crop only when the first is not decisive; "both" embeds the two in one batch.
 # With the 218-card student, sequential halved the embed time at the same top-1 and unknown
@@ -319,7 +322,7 @@ class Recognizer:
         name = str(path)
         t_start = time.perf_counter()
         try:
-            rgb = load_rgb(path)
+            rgb = load_rgb(path, min_side=DECODE_MIN_SIDE)
         except ImageError as e:
             return error_result(name, str(e), _ms(t_start))
         t_decode = _ms(t_start)
@@ -448,7 +451,7 @@ def calibrate_reference(
             advance(1)
         for p in ooc_files:
             try:
-                img = load_rgb(p)
+                img = load_rgb(p, min_side=DECODE_MIN_SIDE)
             except ImageError as e:
                 log.warning("calibration: skipping %s", e)
                 continue

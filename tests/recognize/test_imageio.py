@@ -168,3 +168,41 @@ def test_random_bytes_never_crash(data: bytes, prefix: bytes) -> None:
         assert "fuzz.jpg" in str(e)
     else:
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "min_side", "k"),
+    [
+        (960, 720, 1024, 1),
+        (4032, 3024, 1024, 2),
+        (8000, 6000, 1024, 4),
+        (8000, 6000, 600, 8),
+        (2048, 2048, 1024, 2),
+    ],
+)
+def test_draft_scale_keeps_the_short_side(w: int, h: int, min_side: int, k: int) -> None:
+    from pokecard.imageio import draft_scale
+
+    assert draft_scale(w, h, min_side) == k
+    assert min(w, h) // k >= min_side or k == 1
+
+
+def test_large_jpeg_decoded_at_reduced_scale_with_the_same_picture(tmp_path: Path) -> None:
+    # a smooth 2400 x 1800 picture with a turned EXIF orientation: min_side 500 decodes it at
+    # 1/2 scale (900 short side; 1/4 would be 450), upright, and it matches the full decode shrunk
+    big = np.asarray(Image.fromarray(_gradient(45, 60)).resize((2400, 1800), Image.BILINEAR))
+    im = Image.fromarray(big)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    p = tmp_path / "phone12mp.jpg"
+    im.save(p, "JPEG", exif=exif.tobytes(), quality=92)
+    full = load_rgb(p)
+    small = load_rgb(p, min_side=500)
+    assert full.shape == (2400, 1800, 3)
+    assert small.shape == (1200, 900, 3)
+    shrunk = np.asarray(Image.fromarray(full).resize((900, 1200), Image.BOX))
+    assert np.abs(small.astype(int) - shrunk.astype(int)).mean() < 3
+    # a PNG is never reduced (only the JPEG decoder scales for free)
+    q = tmp_path / "big.png"
+    Image.fromarray(big).save(q)
+    assert load_rgb(q, min_side=500).shape == (1800, 2400, 3)
