@@ -64,7 +64,7 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     import shutil
     from pathlib import Path
 
-    from pokecard.bench.recognizer import _run_mode, orientation_cost
+    from pokecard.bench.recognizer import _jpegs, _run_mode, orientation_cost
     from pokecard.index import build_reference
     from pokecard.recognize import Recognizer
 
@@ -77,10 +77,17 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     rows = {i: i for i in range(len(small_catalog.cards))}
     only = _run_mode(Recognizer(root, threads=1, verify=False), photos, rows)
     both = _run_mode(Recognizer(root, threads=1, shortlist="embedding"), photos, rows)
-    for m in (only, both):
-        assert m["photos"] == 2 and set(m["ms"]) == {"detect", "embed", "search", "verify", "total"}
+    # the same photos as JPEG files: decode is measured and counted in the end-to-end total
+    files = _jpegs(photos, tmp_path / "jpg")
+    from_files = _run_mode(Recognizer(root, threads=1, verify=False), photos, rows, files)
+    for m in (only, both, from_files):
+        assert m["photos"] == 2 and set(m["ms"]) == {"decode", "detect", "embed", "search", "verify", "total"}
         assert m["ms"]["embed"]["p50"] > 0 and m["ms"]["search"]["p50"] > 0
     assert only["ms"]["verify"]["p50"] == 0 and both["ms"]["verify"]["p50"] > 0
+    assert only["ms"]["decode"]["p50"] == 0 and from_files["ms"]["decode"]["p50"] > 0
+    ms = from_files["ms"]
+    assert ms["total"]["p50"] >= ms["decode"]["p50"] + ms["embed"]["p50"]
+    assert from_files["top1"] == only["top1"]  # JPEG at quality 90 gives the same cards here
     o = orientation_cost(a, small_catalog.load_image(small_catalog.cards[0]), reps=3)
     assert o["one"] > 0 and o["both"] > 0
 
@@ -92,7 +99,7 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
     mode = {
         "top1": 0.9,
         "photos": 10,
-        "ms": dict.fromkeys(("detect", "embed", "search", "verify", "total"), lat),
+        "ms": dict.fromkeys(("decode", "detect", "embed", "search", "verify", "total"), lat),
     }
     res = {
         "conditions": "idle",
@@ -128,5 +135,6 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
     md = markdown(res, "pokecard bench recognizer --quick")
     assert "| embedding only | 1.0 / 2.0 |" in md and "| training-free default | 1.0 / 2.0 |" in md
     assert "both orientations 7.5 ms" in md
+    assert "| decode | detect |" in md and "total (end to end) |" in md
     assert "detect alone 30.0 ms p50" in md
     assert "usearch HNSW (M=16, ef=16) | f16 |" in md and "Scale check" in md
