@@ -135,14 +135,14 @@ def test_the_student_id_loss_separates_cards_the_teacher_gallery_merges() -> Non
     g = F.normalize(torch.randn(4, 8), dim=1)
     g[3] = g[2]  # cards 2 and 3 merged in the teacher's gallery
 
-    def train(id_weight: float) -> torch.Tensor:
+    def train(id_weight: float, cap: float = 1.0) -> torch.Tensor:
         torch.manual_seed(1)
         student = torch.nn.Linear(16, 8)
         ids = NormSoftmax(4, 8)
         opt = torch.optim.Adam(list(student.parameters()) + list(ids.parameters()), lr=0.05)
         for _ in range(300):
             emb = student(feats)
-            loss, _ = distill_loss(emb, g, y)
+            loss, _ = distill_loss(emb, g, y, relational_cap=cap)
             if id_weight:
                 loss = loss + id_weight * ids(emb, y)
             opt.zero_grad()
@@ -152,6 +152,11 @@ def test_the_student_id_loss_separates_cards_the_teacher_gallery_merges() -> Non
             e = F.normalize(student(feats), dim=1)
         return e @ e.T
 
-    plain, with_id = train(0.0), train(1.0)
+    plain, with_id, capped = train(0.0), train(1.0), train(1.0, cap=0.5)
     assert plain[2, 3] > 0.99  # distillation alone maps the two cards to one point
     assert with_id[2, 3] < 0.95  # the id loss pulls them apart (0.885 here)
+    # with the relational target between different cards capped, the relational term stops
+    # pulling the merged pair together: they end further apart
+    assert capped[2, 3] < with_id[2, 3] - 0.05, (float(capped[2, 3]), float(with_id[2, 3]))
+    # and the cap leaves pairs the teacher already keeps apart as they were
+    assert abs(float(capped[0, 1]) - float(with_id[0, 1])) < 0.1

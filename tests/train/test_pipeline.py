@@ -172,3 +172,6 @@ def test_bad_presets_get_one_clear_message(tmp_path: Path) -> None:
     p.write_text(json.dumps({"loss": {"student_id_weight": -1}}))
     with pytest.raises(ConfigError, match="must be >= 0"):
         load_preset(str(p))
+    p.write_text(json.dumps({"loss": {"relational_cap": 1.5}}))
+    with pytest.raises(ConfigError, match=r"relational_cap 1.5 must be in \(-1, 1\]"):
+        load_preset(str(p))

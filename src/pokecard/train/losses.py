@@ -39,6 +39,7 @@ def distill_loss(
     relational_weight: float = 1.0,
     gallery_ce_weight: float = 1.0,
     temperature: float = 0.05,
+    relational_cap: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """student(photo of c) -> teacher(clean scan of c), against the cached gallery [C, D].
 
@@ -48,12 +49,20 @@ def distill_loss(
       puts them, no closer;
     * gallery softmax: cross-entropy over cos(student, every gallery card) / T - the
       retrieval task itself, and cheap because the gallery is cached.
+
+    ``relational_cap`` < 1: two *different* cards are never asked to be closer than that, even
+    where the teacher puts them closer (a weak teacher merges reprints that share art at
+    cosine ~1.0; copying that relation would undo what separates them).
     """
     s = F.normalize(student, dim=1)
     t = gallery[labels]
     cos = (s * t).sum(1)
     l_cos = (1 - cos).mean()
-    l_rel = F.mse_loss(s @ s.T, t @ t.T)
+    rel_t = t @ t.T
+    if relational_cap < 1.0:
+        other = labels[:, None] != labels[None, :]
+        rel_t = torch.where(other, rel_t.clamp(max=relational_cap), rel_t)
+    l_rel = F.mse_loss(s @ s.T, rel_t)
     l_ce = F.cross_entropy(s @ gallery.T / temperature, labels)
     total = cosine_weight * l_cos + relational_weight * l_rel + gallery_ce_weight * l_ce
     return total, {

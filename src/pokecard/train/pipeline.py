@@ -764,6 +764,7 @@ def stage_student(run: _Run, h: str, res: StageResult) -> None:
             relational_weight=lc.relational_weight,
             gallery_ce_weight=lc.gallery_ce_weight,
             temperature=lc.gallery_temperature,
+            relational_cap=lc.relational_cap,
         )
         if id_loss is not None:
             l_id = id_loss(emb, y)
