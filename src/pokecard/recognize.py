@@ -47,6 +47,10 @@ STOP_FACTOR = 2.0
 # kept only when decisive; a cosine must then reach the threshold plus this share of what
 # is left up to 1 (the same idea as STOP_FACTOR: a margin above the calibrated threshold).
 FAST_COSINE_SHARE = 0.5
+# --embed-first: the embedding answers without verification only from a cosine this share of
+# the way from the calibrated threshold to 1 (stricter than the fast look's bar: wrong quads on
+# a card back or a sleeve's edge reached 0.891 on the bench's photos; docs/recognizer.md).
+EMBED_FIRST_SHARE = 0.6
 # A large JPEG (a 12 MP phone photo) is decoded at a reduced scale that keeps at least this many
 # pixels on its short side: a card across a third of it still fills the 352 x 252 crop.
 DECODE_MIN_SIDE = 1024
@@ -88,6 +92,7 @@ class Recognizer:
         stop_factor: float = STOP_FACTOR,
         orientations: str = "sequential",
         fast_first: bool | None = None,
+        embed_first: bool | None = None,
     ) -> None:
         import cv2
 
@@ -143,6 +148,15 @@ class Recognizer:
         if fast_first is None:
             fast_first = self.verify or self.db.mode == "embedding"
         self.fast_first = bool(fast_first)
+        # Verified modes with a model: the fast look's embedding alone may decide (a cosine
+        # EMBED_FIRST_SHARE of the way from its calibrated threshold to 1, ahead of the second
+        # card), before any ORB or RANSAC; anything less decisive is verified as before. By
+        # default only when the DB's cosine threshold was calibrated: an uncalibrated one says
+        # nothing about how high a wrong card's cosine can go.
+        calibrated = (self.db.manifest.data.get("calibration") or {}).get("method", "default") != "default"
+        if embed_first is None:
+            embed_first = calibrated
+        self.embed_first = bool(embed_first) and self.verify and self.db.mode == "embedding"
 
     @property
     def mode(self) -> str:
@@ -151,7 +165,8 @@ class Recognizer:
         src = {"votes": "descriptor votes", "embedding": "embedding", "both": "embedding + descriptor votes"}[
             self.shortlist
         ]
-        return f"{src} shortlist + verification"
+        first = "embedding first (verified when not decisive), " if self.embed_first else ""
+        return f"{first}{src} shortlist + verification"
 
     # -- scoring -------------------------------------------------------------------
     def _embed_rows(
@@ -183,14 +198,21 @@ class Recognizer:
                 break
         return ranked, t_embed, t_search
 
-    def _score_one(self, det: Detection, exclude: set[int] | None) -> Scored:
+    def _score_one(
+        self,
+        det: Detection,
+        exclude: set[int] | None,
+        emb_ranked: list[tuple[int, float]] | None = None,
+    ) -> Scored:
+        """Score one region (``emb_ranked``: its embedding top-k, when already computed)."""
         tm = {"embed": 0.0, "search": 0.0, "verify": 0.0}
         k = max(self.top_k, self.features.shortlist)
-        emb_ranked: list[tuple[int, float]] = []
-        if not self.verify or self.shortlist in ("embedding", "both"):
-            emb_ranked, te, ts = self._embed_rows(det.crop, k, exclude)
-            tm["embed"] += te
-            tm["search"] += ts
+        if emb_ranked is None:
+            emb_ranked = []
+            if not self.verify or self.shortlist in ("embedding", "both"):
+                emb_ranked, te, ts = self._embed_rows(det.crop, k, exclude)
+                tm["embed"] += te
+                tm["search"] += ts
         if not self.verify:
             return Scored(det, emb_ranked[: self.top_k], False, tm)
         t0 = time.perf_counter()
@@ -224,8 +246,18 @@ class Recognizer:
             t0 = time.perf_counter()
             quick = detect_fast(rgb)
             t_detect += _ms(t0)
+            emb: list[tuple[int, float]] | None = None
+            if quick is not None and self.embed_first:
+                emb, te, ts = self._embed_rows(quick.crop, max(self.top_k, self.features.shortlist), exclude)
+                totals["embed"] += te
+                totals["search"] += ts
+                first = Scored(quick, emb[: self.top_k], False)
+                if self._decisive(first, share=EMBED_FIRST_SHARE):
+                    first.timings = {"detect": t_detect, **totals}
+                    first.quad_found = True
+                    return first
             if quick is not None:
-                sc = self._score_one(quick, exclude)
+                sc = self._score_one(quick, exclude, emb)
                 for key in totals:
                     totals[key] += sc.timings.get(key, 0.0)
                 if self._decisive(sc, fast=True):
@@ -255,13 +287,14 @@ class Recognizer:
         best.quad_found = quick is not None or bool(dets and dets[0].found)
         return best
 
-    def _decisive(self, sc: Scored, fast: bool = False) -> bool:
+    def _decisive(self, sc: Scored, fast: bool = False, share: float | None = None) -> bool:
         """The best card beats the second one and reaches the threshold: ``stop_factor`` x the
         inlier threshold when verified; the cosine threshold itself otherwise (a cosine cannot
         reach twice a threshold of 0.5 or more, so every region would be embedded).
 
         ``fast``: the quad of the cheap first look, less exact than the full search; a cosine
-        must then get halfway from the threshold to a perfect match (verified: as above)."""
+        must then get halfway from the threshold to a perfect match (verified: as above);
+        ``share``: that share of the way instead of half (``--embed-first``)."""
         if not sc.ranked:
             return False
         best = sc.ranked[0][1]
@@ -270,7 +303,9 @@ class Recognizer:
         if sc.verified:
             bar = thr * self.stop_factor
         else:
-            bar = thr + FAST_COSINE_SHARE * (1.0 - thr) if fast else thr
+            if share is None:
+                share = FAST_COSINE_SHARE if fast else 0.0
+            bar = thr + share * (1.0 - thr)
         return best >= bar and best > second
 
     def _threshold(self, verified: bool) -> float:

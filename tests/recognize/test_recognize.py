@@ -273,3 +273,69 @@ def test_cli_no_fast_runs_only_the_full_search(
         small_catalog.cards[2].card_id,
         small_catalog.cards[6].card_id,
     ]
+
+
+def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
+    built_root: Path,
+    tf_root: Path,
+    tiny_models,
+    small_catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:  # noqa: ANN001
+    """Embedding first (verified modes with a calibrated model DB): the fast look's embedding decides when
+    its cosine clears the fast bar, with no ORB at all; otherwise verification runs as before,
+    reusing that embedding instead of computing it again."""
+    import shutil
+
+    import pokecard.recognize as R
+    from pokecard.index import build_reference
+
+    a, _ = tiny_models
+    root = Path(shutil.copytree(built_root, tmp_path / "root"))
+    build_reference(root, a, progress=False, calibrate=False)
+    photo = photo_of(small_catalog, 3, seed=1)
+    orb_calls: list[int] = []
+    orb = R.orb_features
+    monkeypatch.setattr(R, "orb_features", lambda *x, **k: (orb_calls.append(1), orb(*x, **k))[1])
+
+    def run_once(rec: Recognizer, min_score: float) -> tuple[dict, list[int]]:
+        sizes: list[int] = []
+        embed = rec.embedder.embed
+        rec.embedder.embed = lambda imgs, *x, **k: (sizes.append(len(imgs)), embed(imgs, *x, **k))[1]
+        rec.thresholds = {**rec.thresholds, "min_score": min_score}
+        orb_calls.clear()
+        return rec.recognize_array(photo, name="p"), sizes
+
+    rec = Recognizer(root, embed_first=True)
+    assert rec.embed_first and "embedding first" in rec.mode
+    # min_score -1: the bar is -1 + 0.6 x 2 = 0.2, which the best cosine clears: decided by the embedding
+    r, sizes = run_once(rec, -1.0)
+    assert r["status"] == "ok" and r["timings_ms"]["verify"] == 0.0 and orb_calls == []
+    assert -1.0 <= r["score"] <= 1.0 and sizes == [1]
+    # never decisive: verified as before (the descriptor votes still find the card); the fast
+    # quad's embedding is not computed twice
+    r, sizes = run_once(rec, 2.0)
+    assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[3].card_id
+    assert orb_calls and r["timings_ms"]["verify"] > 0 and r["score"] > 1.0
+    off, off_sizes = run_once(Recognizer(root), 2.0)
+    assert off["card"] == r["card"] and off_sizes == sizes  # the same crops, each embedded once
+    off, _ = run_once(Recognizer(root), -1.0)
+    assert off["timings_ms"]["verify"] > 0 and orb_calls  # uncalibrated DB: off by default
+    assert not Recognizer(root).embed_first and not Recognizer(root, embed_first=False).embed_first
+    # a DB whose thresholds were calibrated turns it on by default
+    from pokecard.store import open_store
+
+    st = open_store(root)
+    man = st.get_json("data/reference/manifest.json")
+    man["calibration"] = {**man["calibration"], "method": "leave-one-out simulated photos"}
+    st.put_json("data/reference/manifest.json", man, force=True)
+    assert Recognizer(root).embed_first and not Recognizer(root, embed_first=False).embed_first
+    # no model: nothing to decide with, the option is ignored
+    assert not Recognizer(tf_root, embed_first=True).embed_first
+    d = tmp_path / "p"
+    d.mkdir()
+    write_jpeg(d / "c.jpg", photo)
+    assert run(["recognize", str(d), "--root", str(root), "--json", "--always-verify"]) == 0
+    assert _lines(capsys.readouterr().out)[0]["timings_ms"]["verify"] > 0

@@ -559,7 +559,15 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
             for name, kw in (
                 ("embedding only", {"verify": False}),
                 ("embedding shortlist + verification", {"shortlist": "embedding"}),
-                ("embedding + descriptor-vote shortlist + verification (default with a model)", {}),
+                (
+                    "embedding + descriptor-vote shortlist + verification, always verified (--always-verify)",
+                    {"embed_first": False},
+                ),
+                (
+                    "embedding first, then embedding + descriptor-vote shortlist + verification "
+                    "when not decisive (default with a model)",
+                    {},
+                ),
             ):
                 modes[name] = _run_mode(Recognizer(eroot, threads=1, **kw), photos, row_of, files)
             res["model"] = str(src)

@@ -57,9 +57,7 @@ def real_preset(minutes: float, threads: int = 0) -> Any:
         teacher=dataclasses.replace(
             DEMO.teacher, epochs=10_000, steps_per_epoch=20, max_minutes=TEACHER_SHARE * minutes
         ),
-        student=dataclasses.replace(
-            DEMO.student, epochs=10_000, steps_per_epoch=20, max_minutes=STUDENT_SHARE * minutes
-        ),
+        student=dataclasses.replace(DEMO.student, epochs=10_000, max_minutes=STUDENT_SHARE * minutes),
         data=dataclasses.replace(DEMO.data, views_per_card=24, eval_photos_per_card=3),
         threads=threads,
         version="bench",
@@ -155,12 +153,15 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     d = r.get("demo")
     if d:
+        from pokecard.train.config import DEMO
+
+        h, w = DEMO.student.input_size
         lines += [
             "",
             f"### Demo preset (`{d.get('command', 'pokecard demo')}`)",
             "",
-            f"{d['cards']} generated cards (near-duplicates included), teacher DINOv3 ViT-Ti/16 + 768 head, "
-            "student EfficientNet-Lite0 + 768 head, 96 x 64 px. "
+            f"{d['cards']} generated cards (near-duplicates included), teacher DINOv3 ViT-Ti/16 "
+            f"({DEMO.teacher.model}) + 768 head, student {DEMO.student.model} + 768 head, {h} x {w} px. "
             f"Wall time {d['timing']['total_s']:.0f} s (training pipeline {d['timing'].get('train_pipeline_s', 0):.0f} s); "
             f"{d.get('contention', '')}.",
             "",

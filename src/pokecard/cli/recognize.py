@@ -157,6 +157,14 @@ def register(app: typer.Typer) -> None:
             "--no-fast",
             help="Skip the cheap first look (one binarization, no edge snapping): always run the full card search.",
         ),
+        embed_first: bool = typer.Option(
+            None,
+            "--embed-first/--always-verify",
+            help="With a model: a decisive embedding match of the first look answers without "
+            "geometric verification (score is then a cosine), the others are verified. "
+            "Default: on when the reference DB's thresholds were calibrated.",
+            show_default=False,
+        ),
     ) -> int:
         """Recognize the card in each photo (one JSON line per image with --json)."""
         from pokecard.recognize import Recognizer, error_result
@@ -169,6 +177,7 @@ def register(app: typer.Typer) -> None:
             top_k=top_k,
             verify=False if no_verify else None,
             fast_first=False if no_fast else None,
+            embed_first=embed_first,
         )
         files, bad = expand_inputs(inputs)
         results: list[dict[str, Any]] = [error_result(p, msg) for p, msg in bad]
