@@ -558,7 +558,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
             )
             for name, kw in (
                 ("embedding only", {"verify": False}),
-                ("embedding shortlist + verification", {"shortlist": "embedding"}),
+                ("embedding shortlist + verification", {"shortlist": "embedding", "embed_first": False}),
                 (
                     "embedding + descriptor-vote shortlist + verification, always verified (--always-verify)",
                     {"embed_first": False},
