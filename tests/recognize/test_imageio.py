@@ -92,16 +92,20 @@ def test_cmyk_jpeg(tmp_path: Path) -> None:
     assert np.abs(rgb.astype(int) - _gradient().astype(int)).mean() < 20
 
 
+def _turned_jpeg(path: Path, stored: np.ndarray, quality: int) -> Path:
+    """``stored`` saved as a JPEG with EXIF orientation 6 (rotate 90 CW to view)."""
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(path, "JPEG", exif=exif.tobytes(), quality=quality)
+    return path
+
+
 def test_exif_rotated_photo_is_turned_upright(tmp_path: Path) -> None:
     # stored landscape with orientation 6 (rotate 90 CW to view): viewers show it portrait
     stored = np.zeros((30, 50, 3), np.uint8)
     stored[:, :5] = (255, 0, 0)  # red stripe on the stored left edge -> top after rotation
-    im = Image.fromarray(stored)
-    exif = im.getexif()
-    exif[0x0112] = 6
-    p = tmp_path / "phone.jpg"
-    im.save(p, "JPEG", exif=exif.tobytes(), quality=95)
-    rgb = load_rgb(p)
+    rgb = load_rgb(_turned_jpeg(tmp_path / "phone.jpg", stored, 95))
     assert rgb.shape[:2] == (50, 30)
     assert rgb[1, 15, 0] > 200 and rgb[1, 15, 1] < 60  # the stripe is now along the top
     assert rgb[-2, 15, 0] < 60
@@ -191,11 +195,7 @@ def test_large_jpeg_decoded_at_reduced_scale_with_the_same_picture(tmp_path: Pat
     # a smooth 2400 x 1800 picture with a turned EXIF orientation: min_side 500 decodes it at
     # 1/2 scale (900 short side; 1/4 would be 450), upright, and it matches the full decode shrunk
     big = np.asarray(Image.fromarray(_gradient(45, 60)).resize((2400, 1800), Image.BILINEAR))
-    im = Image.fromarray(big)
-    exif = im.getexif()
-    exif[0x0112] = 6
-    p = tmp_path / "phone12mp.jpg"
-    im.save(p, "JPEG", exif=exif.tobytes(), quality=92)
+    p = _turned_jpeg(tmp_path / "phone12mp.jpg", big, 92)
     full = load_rgb(p)
     small = load_rgb(p, min_side=500)
     assert full.shape == (2400, 1800, 3)
