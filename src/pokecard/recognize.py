@@ -169,6 +169,12 @@ class Recognizer:
         return f"{first}{src} shortlist + verification"
 
     # -- scoring -------------------------------------------------------------------
+    @property
+    def _embed_k(self) -> int:
+        """How many embedding neighbours a region asks for: the answer's top-k and the
+        verification shortlist."""
+        return max(self.top_k, self.features.shortlist)
+
     def _embed_rows(
         self, crop: np.ndarray, k: int, exclude: set[int] | None
     ) -> tuple[list[tuple[int, float]], float, float]:
@@ -206,11 +212,10 @@ class Recognizer:
     ) -> Scored:
         """Score one region (``emb_ranked``: its embedding top-k, when already computed)."""
         tm = {"embed": 0.0, "search": 0.0, "verify": 0.0}
-        k = max(self.top_k, self.features.shortlist)
         if emb_ranked is None:
             emb_ranked = []
             if not self.verify or self.shortlist in ("embedding", "both"):
-                emb_ranked, te, ts = self._embed_rows(det.crop, k, exclude)
+                emb_ranked, te, ts = self._embed_rows(det.crop, self._embed_k, exclude)
                 tm["embed"] += te
                 tm["search"] += ts
         if not self.verify:
@@ -248,7 +253,7 @@ class Recognizer:
             t_detect += _ms(t0)
             emb: list[tuple[int, float]] | None = None
             if quick is not None and self.embed_first:
-                emb, te, ts = self._embed_rows(quick.crop, max(self.top_k, self.features.shortlist), exclude)
+                emb, te, ts = self._embed_rows(quick.crop, self._embed_k, exclude)
                 totals["embed"] += te
                 totals["search"] += ts
                 first = Scored(quick, emb[: self.top_k], False)
@@ -260,7 +265,7 @@ class Recognizer:
                 sc = self._score_one(quick, exclude, emb)
                 for key in totals:
                     totals[key] += sc.timings.get(key, 0.0)
-                if self._decisive(sc, fast=True):
+                if self._decisive(sc, share=FAST_COSINE_SHARE):
                     sc.timings = {"detect": t_detect, **totals}
                     sc.quad_found = True
                     return sc
@@ -287,25 +292,20 @@ class Recognizer:
         best.quad_found = quick is not None or bool(dets and dets[0].found)
         return best
 
-    def _decisive(self, sc: Scored, fast: bool = False, share: float | None = None) -> bool:
+    def _decisive(self, sc: Scored, share: float = 0.0) -> bool:
         """The best card beats the second one and reaches the threshold: ``stop_factor`` x the
         inlier threshold when verified; the cosine threshold itself otherwise (a cosine cannot
         reach twice a threshold of 0.5 or more, so every region would be embedded).
 
-        ``fast``: the quad of the cheap first look, less exact than the full search; a cosine
-        must then get halfway from the threshold to a perfect match (verified: as above);
-        ``share``: that share of the way instead of half (``--embed-first``)."""
+        ``share``: a cosine must get this share of the way from the threshold to a perfect
+        match (the cheap first look's rougher quad: ``FAST_COSINE_SHARE``; an answer without
+        verification: ``EMBED_FIRST_SHARE``); verified scores are judged as above."""
         if not sc.ranked:
             return False
         best = sc.ranked[0][1]
         second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
         thr = self._threshold(sc.verified)
-        if sc.verified:
-            bar = thr * self.stop_factor
-        else:
-            if share is None:
-                share = FAST_COSINE_SHARE if fast else 0.0
-            bar = thr + share * (1.0 - thr)
+        bar = thr * self.stop_factor if sc.verified else thr + share * (1.0 - thr)
         return best >= bar and best > second
 
     def _threshold(self, verified: bool) -> float:

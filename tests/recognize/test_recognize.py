@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pokecard.cli import run
-from pokecard.recognize import Recognizer
+from pokecard.recognize import FAST_COSINE_SHARE, Recognizer
 
 from .conftest import N_CARDS, photo_of, write_jpeg
 
@@ -193,9 +193,13 @@ def test_region_search_stops_at_a_decisive_match(tf_rec: Recognizer) -> None:
     assert not tf_rec._decisive(Scored(det, [(0, cos - 0.01), (1, cos - 0.2)], False))
     assert not tf_rec._decisive(Scored(det, [], False))
     # the cheap first look's quad: a cosine must get halfway from the threshold to 1
-    assert not tf_rec._decisive(Scored(det, [(0, cos + 0.4 * (1 - cos)), (1, cos - 0.2)], False), fast=True)
-    assert tf_rec._decisive(Scored(det, [(0, cos + 0.6 * (1 - cos)), (1, cos - 0.2)], False), fast=True)
-    assert tf_rec._decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True), fast=True)
+    assert not tf_rec._decisive(
+        Scored(det, [(0, cos + 0.4 * (1 - cos)), (1, cos - 0.2)], False), share=FAST_COSINE_SHARE
+    )
+    assert tf_rec._decisive(
+        Scored(det, [(0, cos + 0.6 * (1 - cos)), (1, cos - 0.2)], False), share=FAST_COSINE_SHARE
+    )
+    assert tf_rec._decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True), share=FAST_COSINE_SHARE)
 
 
 def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
