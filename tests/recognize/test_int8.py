@@ -44,9 +44,28 @@ def test_export_int8_writes_a_checked_model_with_its_card(
     assert q["source_onnx_sha256"] == sha256_file(model) and q["mean_cosine"] == rep["mean_cosine"]
     assert (card.input_size, card.embedding_dim) == (src_card.input_size, src_card.embedding_dim)
 
+    # the uint8 input's normalization stays float (quantized, it is a QLinearMul over the whole
+    # image); every Conv is quantized
+    import onnx
+
+    nodes = onnx.load(str(out)).graph.node
+    first_q = next(i for i, n in enumerate(nodes) if n.op_type == "QuantizeLinear")
+    producers = {o: n for n in nodes for o in n.output}
+    # quantized after the normalization's last float op, not at the Cast of the uint8 input
+    assert producers[nodes[first_q].input[0]].op_type in ("Sub", "Div")
+    conv_inputs = [producers.get(n.input[0]) for n in nodes if n.op_type == "Conv"]
+    assert conv_inputs and all(p is not None and p.op_type == "DequantizeLinear" for p in conv_inputs)
+
+    import onnxruntime as ort
+
     crops = [small_catalog.load_image(c) for c in small_catalog.cards]
-    a = create_embedder(model, threads=1).embed(crops)
-    b = create_embedder(out, threads=1).embed(crops)
+    fp, q8 = create_embedder(model, threads=1), create_embedder(out, threads=1)
+    levels = [e.session.get_session_options().graph_optimization_level for e in (fp, q8)]
+    assert levels == [
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    ]
+    a, b = fp.embed(crops), q8.embed(crops)
     assert b.shape == a.shape and b.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-3)
     assert float((a * b).sum(1).mean()) > 0.95

@@ -74,6 +74,20 @@ class Embedder(ABC):
         return emb
 
 
+def session_level(card: ModelCard):  # noqa: ANN201 - onnxruntime's enum
+    """onnxruntime graph optimizations for this model: all of them for float32 (level ALL's
+    NCHWc convolutions: GPU student 10.4 ms per crop on one thread, 27.3 at EXTENDED); the
+    extended level for a quantized (QDQ) model, where ALL's layout pass only moves the
+    QLinearConvs channels-last (com.microsoft) and is no faster: int8 7.96 ms at EXTENDED vs
+    8.06 at ALL, and 10.9 vs 12.3 ms for an int8 model whose input normalization was
+    quantized too (interleaved runs, 2026-11-27; docs/recognizer.md)."""
+    import onnxruntime as ort
+
+    if card.extra.get("quantization"):
+        return ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    return ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+
+
 class OnnxEmbedder(Embedder):
     backend = "onnxruntime"
 
@@ -85,7 +99,7 @@ class OnnxEmbedder(Embedder):
         if threads:
             so.intra_op_num_threads = threads
             so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.graph_optimization_level = session_level(card)
         try:
             self.session = ort.InferenceSession(str(model_path), so, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own untyped errors
