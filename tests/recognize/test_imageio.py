@@ -206,3 +206,27 @@ def test_large_jpeg_decoded_at_reduced_scale_with_the_same_picture(tmp_path: Pat
     q = tmp_path / "big.png"
     Image.fromarray(big).save(q)
     assert load_rgb(q, min_side=500).shape == (1800, 2400, 3)
+
+
+def test_opencv_jpeg_path_gives_pils_pixels(tmp_path: Path) -> None:
+    # the common JPEG goes through OpenCV's decoder: the same pixels as PIL's, full and reduced
+    # scale, colour and grey; a truncated one is left to PIL (which names the problem)
+    from pokecard.imageio import _jpeg_opencv
+
+    rng = np.random.default_rng(3)
+    pic = np.asarray(Image.fromarray(_gradient(45, 60)).resize((1200, 900), Image.BILINEAR))
+    pic = np.clip(pic + rng.normal(0, 12, pic.shape), 0, 255).astype(np.uint8)
+    for mode in ("RGB", "L"):
+        p = tmp_path / f"cam-{mode}.jpg"
+        Image.fromarray(pic).convert(mode).save(p, "JPEG", quality=90)
+        data = p.read_bytes()
+        assert _jpeg_opencv(data, 1200, 900, 1) is not None
+        for k, min_side in ((1, None), (2, 400)):
+            with Image.open(p) as im:
+                if k > 1:
+                    im.draft("RGB", (600, 450))
+                want = np.asarray(im.convert("RGB"))
+            got = load_rgb(p, min_side=min_side)
+            assert got.shape == want.shape == (900 // k, 1200 // k, 3)
+            assert np.array_equal(got, want), (mode, k)
+        assert _jpeg_opencv(data[: len(data) // 2], 1200, 900, 1) is None
