@@ -32,6 +32,27 @@ log = logging.getLogger(__name__)
 SHARED = Path("../shared/data")
 TEF = SHARED / "catalog" / "temporal-forces"
 CARD_GRADER = SHARED / "photos" / "card-grader" / "images"
+# The released student for the 218-card catalogue (GPU-trained, int8; models/.../README.md):
+# the model rows' default when benchmarking that catalogue and no other student is given.
+SHIPPED_STUDENT = Path("models/temporal-forces-student/student_stage2_final_int8.onnx")
+
+
+def pick_student(model: str | None, real_catalogue: bool) -> tuple[str | None, str]:
+    """(the student the embedding rows use, where it came from): ``--model``, then
+    ``POKECARD_BENCH_MODEL``, then the newest student under ``POKECARD_ROOT`` (default
+    work/root), then the released one when the catalogue is the one it was trained on."""
+    from pokecard.index import find_student
+
+    if model:
+        return model, "--model"
+    if os.environ.get("POKECARD_BENCH_MODEL"):
+        return os.environ["POKECARD_BENCH_MODEL"], "POKECARD_BENCH_MODEL"
+    proj = Path(os.environ.get("POKECARD_ROOT", "work/root"))
+    if proj.is_dir() and (key := find_student(proj)):
+        return str(proj / key), f"the newest student under {proj}"
+    if real_catalogue and SHIPPED_STUDENT.is_file():
+        return str(SHIPPED_STUDENT), "the released 218-card student (models/temporal-forces-student)"
+    return None, "none"
 
 
 def fallback_scene(
@@ -497,7 +518,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
 
     from pokecard.catalog import build_catalog, load_catalog, synth_catalog
     from pokecard.catalog.build import load_processed
-    from pokecard.index import build_reference, find_student
+    from pokecard.index import build_reference
     from pokecard.recognize import Recognizer
 
     cv2.setNumThreads(1)
@@ -541,11 +562,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     )
     rec_g = Recognizer(root, threads=1, verify=False)
     modes["training-free: global layout descriptor only"] = _run_mode(rec_g, photos, row_of, files)
-    student = model or os.environ.get("POKECARD_BENCH_MODEL")
-    proj = Path(os.environ.get("POKECARD_ROOT", "work/root"))
-    if not student and proj.is_dir():
-        key = find_student(proj)
-        student = str(proj / key) if key else None
+    student, res["model_source"] = pick_student(model, TEF.is_dir())
     if student:
         try:
             import shutil
@@ -623,7 +640,11 @@ def markdown(res: dict[str, Any], command: str) -> str:
         "",
         f"Catalogue: {res['catalog']['name']} ({res['catalog']['cards']} cards); {res['eval_photos']} held-out simulated photos "
         "(pokecard.photo eval preset, eval seeds). Model: "
-        + (res["model"] or "none found (no trained student): embedding modes not measured"),
+        + (
+            f"{res['model']} ({res.get('model_source', '?')})"
+            if res["model"]
+            else "none found (no trained student): embedding modes not measured"
+        ),
         "",
         f"Every mode runs on the photos saved as JPEG files (quality 90, {res.get('photo_size', '?')} px), as a user runs them "
         "(`recognize_file`): ms/photo is end to end, JPEG decode included, on one thread.",
