@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pokecard.bench.recognizer import _queries, _vectors, scale_check, usearch_compare
 
@@ -113,6 +114,8 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
         "orientation_cost_ms": {"one": 4.0, "both": 7.5},
         "photos_per_s_all_cores": 5.0,
         "photos_per_s_one_core": 3.0,
+        "model_photos_per_s_all_cores": 9.5,
+        "model_photos_per_s_one_core": 6.25,
         "corners": {
             "found": 1.0,
             "share_under_2pct": 0.5,
@@ -137,4 +140,30 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
     assert "both orientations 7.5 ms" in md
     assert "| decode | detect |" in md and "total (end to end) |" in md
     assert "detect alone 30.0 ms p50" in md
+    assert "without a model 5.0 photos/s with all cores, 3.0 with one" in md
+    assert "with a model 9.5 with all cores, 6.25 with one." in md
     assert "usearch HNSW (M=16, ef=16) | f16 |" in md and "Scale check" in md
+
+
+def test_throughput_counts_every_photo_of_every_worker_after_start_up(
+    tf_root, built_root, small_catalog, tmp_path
+) -> None:  # noqa: ANN001
+    """Real worker processes (spawned, as the bench runs them): every photo is recognized once
+    and the rate is photos over the span of the timed work, start-up excluded."""
+    import time
+
+    from pokecard.bench.recognizer import _jpegs, _throughput
+
+    from .conftest import photo_of
+
+    photos = [(i, photo_of(small_catalog, i, seed=6), None) for i in range(4)]
+    files = _jpegs(photos, tmp_path / "jpg")
+    t0 = time.perf_counter()
+    rate = _throughput(tf_root, files, 2)
+    wall = time.perf_counter() - t0
+    # 4 photos over less than the whole call (which includes two interpreters starting)
+    assert rate > 4 / wall
+    assert _throughput(tf_root, files[:2], 1) > 0
+    # a worker that fails (no reference DB in this root) is an error, not a hang
+    with pytest.raises(RuntimeError, match="worker process failed"):
+        _throughput(built_root, files, 2)
