@@ -312,12 +312,21 @@ class Recognizer:
         return float(self.thresholds["min_inliers"] if verified else self.thresholds["min_score"])
 
     # -- results -------------------------------------------------------------------
+    def accepts(self, sc: Scored) -> bool:
+        """Whether ``sc`` names a card (status ``ok``): its best score reaches the threshold of
+        its kind (distinctive inliers when verified, cosine when the embedding decided) and
+        beats the second card."""
+        if not sc.ranked:
+            return False
+        best = sc.ranked[0][1]
+        second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
+        return best >= self._threshold(sc.verified) and best > second
+
     def _result(self, name: str, sc: Scored, t_decode: float, t_start: float) -> dict[str, Any]:
         ranked = sc.ranked
         best_row, best = ranked[0] if ranked else (None, 0.0)
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        thr = self._threshold(sc.verified)
-        if ranked and best >= thr and best > second:
+        if self.accepts(sc):
             status = "ok"
         elif sc.detection.blank or not sc.quad_found:
             status = "no_card"

@@ -84,6 +84,8 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     for m in (only, both, from_files):
         assert m["photos"] == 2 and set(m["ms"]) == {"decode", "detect", "embed", "search", "verify", "total"}
         assert m["ms"]["embed"]["p50"] > 0 and m["ms"]["search"]["p50"] > 0
+        assert 0 <= m["accepted_right"] + m["accepted_wrong"] <= m["photos"]
+        assert m["accepted_right"] <= round(m["top1"] * m["photos"])  # accepted right is top-1 and sure
     assert only["ms"]["verify"]["p50"] == 0 and both["ms"]["verify"]["p50"] > 0
     assert only["ms"]["decode"]["p50"] == 0 and from_files["ms"]["decode"]["p50"] > 0
     ms = from_files["ms"]
@@ -99,6 +101,8 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
     lat = {"p50": 1.0, "p95": 2.0}
     mode = {
         "top1": 0.9,
+        "accepted_right": 8,
+        "accepted_wrong": 1,
         "photos": 10,
         "ms": dict.fromkeys(("decode", "detect", "embed", "search", "verify", "total"), lat),
     }
@@ -132,6 +136,17 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
             "real_ooc_card_grader": {"photos": 0, "accepted": 0},
         },
         "calibration": {"min_inliers": {"ooc_accepted": 0.0, "ooc_photos": 5, "accuracy_drop_points": 0}},
+        "model_calibration": {"thresholds": {"min_inliers": 14.0, "min_score": 0.7712}},
+        "unknown_model": {
+            "embedding only": {
+                "threshold": 0.7712,
+                "leave_one_out_photos": 5,
+                "ooc_accepted": 0.2,
+                "in_catalogue_correct_and_accepted": 0.8,
+                "card_backs_named": "1/10",
+                "real_ooc_card_grader": {"photos": 7, "accepted": 2},
+            }
+        },
         "usearch": usearch_compare([300], d=16, queries=5, dtypes=("f16",), expansion_search=(16,)),
         "scale_100k": scale_check(300, d=16, queries=5),
     }
@@ -140,6 +155,12 @@ def test_markdown_has_per_stage_rows_for_every_mode_orientation_and_the_sweep() 
     assert "both orientations 7.5 ms" in md
     assert "| decode | detect |" in md and "total (end to end) |" in md
     assert "detect alone 30.0 ms p50" in md
+    assert "| embedding only | 90.0% | 8 / 1 | 1 | 2 |" in md
+    assert "Unknown with the model, embedding only (" in md and "14 distinctive inliers, cosine 0.771" in md
+    assert (
+        "20.0% accepted, in-catalogue correct and accepted 80.0%; card backs named: 1/10; card-grader accepted: 2/7."
+        in md
+    )
     assert "without a model 5.0 photos/s with all cores, 3.0 with one" in md
     assert "with a model 9.5 with all cores, 6.25 with one." in md
     assert "usearch HNSW (M=16, ef=16) | f16 |" in md and "Scale check" in md
