@@ -229,6 +229,9 @@ def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
     assert batches(seq, -1.0) == [1]  # decisive at once: the turned crop is never embedded
     assert batches(seq, 2.0) == [1, 1]  # never decisive: both orientations, one at a time
     assert batches(Recognizer(root, verify=False, orientations="both"), -1.0) == [2]
+    ex = Recognizer(root, verify=False)
+    ex.exhaustive = True  # calibration: no early stop, so both orientations even when decisive
+    assert batches(ex, -1.0) == [1, 1]
     with pytest.raises(ReferenceDBError, match="unknown orientations"):
         Recognizer(root, orientations="sideways")
 
@@ -343,3 +346,32 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     write_jpeg(d / "c.jpg", photo)
     assert run(["recognize", str(d), "--root", str(root), "--json", "--always-verify"]) == 0
     assert _lines(capsys.readouterr().out)[0]["timings_ms"]["verify"] > 0
+
+
+def test_exhaustive_scores_bound_what_any_early_stop_returns(
+    built_root: Path, tiny_models, small_catalog, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """Calibration scores every photo exhaustively (calibrate_reference): no early stop, so the
+    score does not depend on the thresholds being calibrated and is at least what the recognizer
+    returns under any threshold (here: thresholds that stop at once and ones that never do)."""
+    import shutil
+
+    from pokecard.index import build_reference
+
+    from .conftest import photo_of
+
+    a, _ = tiny_models
+    root = Path(shutil.copytree(built_root, tmp_path / "root"))
+    build_reference(root, a, progress=False, calibrate=False)
+    photos = [photo_of(small_catalog, i, seed=11) for i in (0, 3, 6)]
+    for verify in (False, True):
+        ex = Recognizer(root, verify=verify)
+        ex.exhaustive = True
+        assert not ex._decisive(ex.score(photos[0]))
+        for photo in photos:
+            top = ex.score(photo).ranked[0][1]
+            for thr in ((-1.0, 0.0), (2.0, 1e9)):  # (min_score, min_inliers): stop at once / never
+                rec = Recognizer(root, verify=verify)
+                rec.thresholds = {"min_score": thr[0], "min_inliers": thr[1]}
+                got = rec.score(photo).ranked
+                assert got and got[0][1] <= top + 1e-6

@@ -613,8 +613,13 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
             eroot = work / "root-emb"
             shutil.copytree(root, eroot)
             src = student
-            man_e = build_reference(
-                eroot, src, mode="embedding", progress=False, calibration_photos=120 if quick else 150
+            man_e = build_reference(  # calibrated like the training-free DB above
+                eroot,
+                src,
+                mode="embedding",
+                progress=False,
+                calibration_photos=120 if quick else 150,
+                calibrate_with=CARD_GRADER if CARD_GRADER.is_dir() else None,
             )
             res["model_calibration"] = man_e["calibration"]
             for name, kw in (
