@@ -65,6 +65,14 @@ def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
+def _beats(ranked: list[tuple[int, float]], bar: float) -> bool:
+    """The best card reaches ``bar`` and is ahead of the second one (0 when there is none)."""
+    if not ranked:
+        return False
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    return ranked[0][1] >= bar and ranked[0][1] > second
+
+
 @dataclass
 class Scored:
     """Raw scoring of one photo before the ok/unknown decision."""
@@ -304,13 +312,10 @@ class Recognizer:
         ``share``: a cosine must get this share of the way from the threshold to a perfect
         match (the cheap first look's rougher quad: ``FAST_COSINE_SHARE``; an answer without
         verification: ``EMBED_FIRST_SHARE``); verified scores are judged as above."""
-        if not sc.ranked or self.exhaustive:
+        if self.exhaustive:
             return False
-        best = sc.ranked[0][1]
-        second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
         thr = self._threshold(sc.verified)
-        bar = thr * self.stop_factor if sc.verified else thr + share * (1.0 - thr)
-        return best >= bar and best > second
+        return _beats(sc.ranked, thr * self.stop_factor if sc.verified else thr + share * (1.0 - thr))
 
     def _threshold(self, verified: bool) -> float:
         return float(self.thresholds["min_inliers"] if verified else self.thresholds["min_score"])
@@ -320,11 +325,7 @@ class Recognizer:
         """Whether ``sc`` names a card (status ``ok``): its best score reaches the threshold of
         its kind (distinctive inliers when verified, cosine when the embedding decided) and
         beats the second card."""
-        if not sc.ranked:
-            return False
-        best = sc.ranked[0][1]
-        second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
-        return best >= self._threshold(sc.verified) and best > second
+        return _beats(sc.ranked, self._threshold(sc.verified))
 
     def _result(self, name: str, sc: Scored, t_decode: float, t_start: float) -> dict[str, Any]:
         ranked = sc.ranked

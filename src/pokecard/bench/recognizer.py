@@ -577,15 +577,20 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     build_catalog(source, root)
     cat = load_processed(root)
     res["catalog"] = {"name": cat.name, "cards": len(cat.cards)}
+
+    def build(r: Path, model: str | None, mode: str) -> dict[str, Any]:
+        """Every reference DB of the run, calibrated the same way (card-grader when present)."""
+        return build_reference(
+            r,
+            model,
+            mode=mode,
+            progress=False,
+            calibration_photos=120 if quick else 150,
+            calibrate_with=CARD_GRADER if CARD_GRADER.is_dir() else None,
+        )
+
     t0 = time.perf_counter()
-    man = build_reference(
-        root,
-        None,
-        mode="training-free",
-        progress=False,
-        calibration_photos=120 if quick else 150,
-        calibrate_with=CARD_GRADER if CARD_GRADER.is_dir() else None,
-    )
+    man = build(root, None, "training-free")
     res["index_build_s"] = round(time.perf_counter() - t0, 1)
     res["calibration"] = man["calibration"]
     row_of = {i: i for i in range(len(cat.cards))}
@@ -606,6 +611,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     rec_g = Recognizer(root, threads=1, verify=False)
     modes["training-free: global layout descriptor only"] = _run_mode(rec_g, photos, row_of, files)
     student, res["model_source"] = pick_student(model, TEF.is_dir())
+    model_root: Path | None = None  # the embedding DB, once its modes ran
     if student:
         try:
             import shutil
@@ -613,15 +619,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
             eroot = work / "root-emb"
             shutil.copytree(root, eroot)
             src = student
-            man_e = build_reference(  # calibrated like the training-free DB above
-                eroot,
-                src,
-                mode="embedding",
-                progress=False,
-                calibration_photos=120 if quick else 150,
-                calibrate_with=CARD_GRADER if CARD_GRADER.is_dir() else None,
-            )
-            res["model_calibration"] = man_e["calibration"]
+            res["model_calibration"] = build(eroot, src, "embedding")["calibration"]
             for name, kw in (
                 ("embedding only", {"verify": False}),
                 ("embedding shortlist + verification", {"shortlist": "embedding", "embed_first": False}),
@@ -642,7 +640,7 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
                         mrec, photos[: 60 if quick else 150], row_of
                     )
             res["model"] = str(src)
-            res["model_root"] = str(eroot)
+            model_root = eroot
             res["orientation_cost_ms"] = orientation_cost(src, cat.load_image(cat.cards[0]))
         except Exception as e:  # report, do not lose the rest of the run
             log.warning("embedding modes skipped: %s", e)
@@ -674,10 +672,9 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     res["decode_ms"] = _lat(dec)
     res["photos_per_s_all_cores"] = round(_throughput(root, files, os.cpu_count() or 1), 2)
     res["photos_per_s_one_core"] = round(_throughput(root, files, 1), 2)
-    if res.get("model_root"):  # the default with a model (embedding first)
-        eroot = Path(res["model_root"])
-        res["model_photos_per_s_all_cores"] = round(_throughput(eroot, files, os.cpu_count() or 1), 2)
-        res["model_photos_per_s_one_core"] = round(_throughput(eroot, files, 1), 2)
+    if model_root is not None:  # the default with a model (embedding first)
+        res["model_photos_per_s_all_cores"] = round(_throughput(model_root, files, os.cpu_count() or 1), 2)
+        res["model_photos_per_s_one_core"] = round(_throughput(model_root, files, 1), 2)
 
     if quick:
         res["usearch"] = usearch_compare([17_592], dtypes=("f16", "i8"), exact_dtypes=("f32", "f16", "i8"))
