@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from pokecard import atomic
+from pokecard import atomic, layout
+from pokecard.catalog import load_processed, synth_catalog
+from pokecard.embed import create_embedder
+from pokecard.model_files import resolve_model
+from pokecard.photo import PhotoConfig, eval_seed, simulate_crop, simulate_scene
+from pokecard.recognize import Recognizer
+from pokecard.reference.db import ReferenceDB
+from pokecard.store import open_store
+from pokecard.train.pipeline import train
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +69,6 @@ def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _crop_eval(store: Any, cards: list[np.ndarray], card_ids: list[str], per_card: int) -> dict[str, Any]:
     """Student ONNX on held-out rectified crops vs the reference DB's embeddings."""
-    from pokecard import layout
-    from pokecard.embed import create_embedder
-    from pokecard.index import ReferenceDB, resolve_model
-    from pokecard.photo import PhotoConfig, eval_seed, simulate_crop
-
     man = store.get_json(layout.REFERENCE_MANIFEST)
     model = resolve_model(store, (man.get("model") or {}).get("key") or (man.get("model") or {}).get("path"))
     emb = create_embedder(model.path, backend="onnxruntime")
@@ -99,9 +102,6 @@ def _scene_eval(
     store: Any, cards: list[np.ndarray], card_ids: list[str], per_card: int, verify: bool
 ) -> dict[str, Any]:
     """The recognizer end to end on held-out scenes (photo -> detect -> embed -> search [-> verify])."""
-    from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
-    from pokecard.recognize import Recognizer
-
     rec = Recognizer(store, verify=verify)
     cfg = PhotoConfig.eval()
     rows, timings = [], []
@@ -132,10 +132,6 @@ def run_demo(
     report: str | os.PathLike[str] | None = "reports/demo.json",
     track: bool = True,
 ) -> dict[str, Any]:
-    from pokecard.catalog import synth_catalog
-    from pokecard.store import open_store
-    from pokecard.train.pipeline import train
-
     n = int(cards or DEMO_CARDS)
     per = int(photos_per_card or PHOTOS_PER_CARD)
     t_all = time.perf_counter()
@@ -150,7 +146,6 @@ def run_demo(
     for s in result.stages:
         timing[f"stage_{s.stage}_s"] = round(s.seconds, 2)
     store = open_store(out)
-    from pokecard.catalog import load_processed
 
     cat = load_processed(store)
     imgs = [cat.load_image(c) for c in cat.cards]
@@ -179,7 +174,7 @@ def run_demo(
         doc["recognizer_full"] = _scene_eval(store, imgs, ids, per, verify=True)
         timing["eval_scenes_full_s"] = time.perf_counter() - t0
     else:
-        doc["note"] = "no reference DB (pokecard.index missing): recognition was not run"
+        doc["note"] = "the reference stage did not run: recognition was not evaluated"
     timing["total_s"] = time.perf_counter() - t_all
     doc["timing"] = {k: round(v, 2) for k, v in timing.items()}
     doc["contention"] = _load()

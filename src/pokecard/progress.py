@@ -27,6 +27,19 @@ def enabled() -> bool:
 
 
 @contextlib.contextmanager
+def silenced(flag: bool = True) -> Iterator[None]:
+    """Bars off inside the block when ``flag`` (a library call asked for quiet), then as before."""
+    global _enabled
+    was = _enabled
+    if flag:
+        _enabled = False
+    try:
+        yield
+    finally:
+        _enabled = was
+
+
+@contextlib.contextmanager
 def progress(total: int | None, description: str) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``; shows a bar on a TTY, silent otherwise."""
     if not enabled():

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pokecard import __version__, atomic, layout
+from pokecard.config import Settings, load_settings
 from pokecard.errors import ChecksumMismatch, ObjectNotFound, StoreError
 from pokecard.progress import progress
 
@@ -231,6 +232,17 @@ class Store(ABC):
                 tmp.unlink()
         return dest
 
+    def local_path(self, key: str) -> Path:
+        """A local file holding ``key`` (for readers that need a path, e.g. ONNX Runtime or
+        usearch): a verified download into the object cache, keyed by the recorded sha256."""
+        rec = self.recorded(key) or {}
+        cache = Path(os.environ.get("POKECARD_CACHE", Path.home() / ".cache" / "pokecard")) / "objects"
+        name = rec.get("sha256") or hashlib.sha256(f"{self.url}{key}".encode()).hexdigest()
+        dest = cache / name / Path(key).name
+        if not dest.is_file():
+            self.get_file(key, dest)
+        return dest
+
     def get_bytes(self, key: str, *, verify: bool = True) -> bytes:
         with tempfile.TemporaryDirectory() as d:
             return self.get_file(key, Path(d) / "obj", verify=verify).read_bytes()
@@ -382,6 +394,13 @@ class LocalStore(Store):
     def path(self, key: str) -> Path:
         """The local path of a key (for readers that need a file, e.g. ONNX Runtime)."""
         return self.root / layout.validate_key(key)
+
+    def local_path(self, key: str) -> Path:
+        """The object in place: no copy for a local root."""
+        p = self.path(key)
+        if not p.is_file():
+            raise ObjectNotFound(f"{self.url}{key} does not exist")
+        return p
 
     def _put_file(self, key: str, path: Path) -> None:
         with atomic.atomic_open(self.root / key, "wb") as out, open(path, "rb") as src:
@@ -544,10 +563,11 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def open_store(root: str | os.PathLike[str] | None = None, settings: Any = None) -> Store:
-    """Open the store for a root: a local path, ``s3://bucket/prefix``, or ``s3`` (configured bucket)."""
-    from pokecard.config import load_settings
-
+def open_store(root: str | os.PathLike[str] | Store | None = None, settings: Settings | None = None) -> Store:
+    """Open the store for a root: a local path, ``s3://bucket/prefix``, or ``s3`` (configured
+    bucket); a Store is returned as it is, so library calls take either."""
+    if isinstance(root, Store):
+        return root
     s = settings or load_settings()
     r = s.resolve_root(root)
     if r.startswith("s3://"):

@@ -39,7 +39,7 @@ def _copy_root(src: Path, dst: Path) -> Path:
 @pytest.fixture(scope="session")
 def tf_root(built_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Root with a training-free reference DB of the whole catalogue (calibrated on a few photos)."""
-    from pokecard.index import build_reference
+    from pokecard.reference.build import build_reference
 
     root = _copy_root(built_root, tmp_path_factory.mktemp("tf"))
     build_reference(root, None, progress=False, calibration_photos=N_CARDS)
@@ -51,7 +51,7 @@ def ooc_root(built_root: Path, small_catalog, tmp_path_factory: pytest.TempPathF
     """Root whose reference DB leaves out the last 3 cards (they are out-of-catalogue)."""
     from pokecard.catalog import Catalog
     from pokecard.catalog.build import load_processed
-    from pokecard.index import build_reference
+    from pokecard.reference.build import build_reference
 
     root = _copy_root(built_root, tmp_path_factory.mktemp("ooc"))
     cat = load_processed(root)

@@ -44,14 +44,14 @@ def test_sweep_vectors_and_queries_look_like_photos_of_cards() -> None:
 
 
 def test_scale_check_reports_latency_and_recall_of_the_default(monkeypatch) -> None:  # noqa: ANN001
-    from pokecard import index
-    from pokecard.index import search_settings
+    from pokecard.reference import search
+    from pokecard.reference.search import search_settings
 
     r = scale_check(2_000, d=64, queries=20)
     s = search_settings(2_000)
     assert r["n"] == 2_000 and r["dtype"] == s["dtype"] and r["recall@1"] == 1.0 and r["ms_p50"] > 0
     assert r["engine"] == "usearch exact" and r["sweep"] == []  # exact: nothing to sweep
-    monkeypatch.setattr(index, "EXACT_SEARCH_MAX", 100)  # the HNSW default, as for big catalogues
+    monkeypatch.setattr(search, "EXACT_SEARCH_MAX", 100)  # the HNSW default, as for big catalogues
     r = scale_check(2_000, d=64, queries=20, expansion_search=(16, 64))
     assert r["engine"] == f"usearch HNSW (M=16, ef={search_settings(2_000)['expansion_search']})"
     assert [e["expansion_search"] for e in r["sweep"]] == [16, 64] and r["recall@1"] == 1.0
@@ -66,8 +66,8 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     from pathlib import Path
 
     from pokecard.bench.recognizer import _jpegs, _run_mode, orientation_cost
-    from pokecard.index import build_reference
     from pokecard.recognize import Recognizer
+    from pokecard.reference.build import build_reference
 
     from .conftest import photo_of
 

@@ -11,7 +11,8 @@ import pytest
 
 from pokecard import layout
 from pokecard.errors import ReferenceDBError
-from pokecard.index import ReferenceDB, build_reference
+from pokecard.reference.build import build_reference
+from pokecard.reference.db import ReferenceDB
 from pokecard.store import open_store
 
 from .conftest import N_CARDS
@@ -150,7 +151,7 @@ def _photo_like(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("exact", [True, False])
 def test_default_search_returns_the_numpy_top1(exact: bool) -> None:
     """The default dtype and HNSW settings (index.search_settings) find the exact nearest card."""
-    from pokecard.index import make_usearch, search_settings
+    from pokecard.reference.search import make_usearch, search_settings
 
     x, q = _photo_like(600, 768, seed=5)
     s = {**search_settings(len(x)), "exact": exact}
@@ -163,7 +164,7 @@ def test_default_search_returns_the_numpy_top1(exact: bool) -> None:
 def test_reference_db_search_matches_numpy_and_scores_exactly(tf_copy: Path) -> None:
     """ReferenceDB.search: the top-1 of numpy brute force, and the exact float32 cosine as score
     (the index ranks in f16/i8; its own distances would be off by the quantization)."""
-    from pokecard.index import make_usearch
+    from pokecard.reference.search import make_usearch
 
     st = open_store(tf_copy)
     db = ReferenceDB.load(st)

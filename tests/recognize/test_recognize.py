@@ -68,7 +68,7 @@ def test_embedding_db_recognizes_with_its_model(
 ) -> None:  # noqa: ANN001
     import shutil
 
-    from pokecard.index import build_reference
+    from pokecard.reference.build import build_reference
 
     a, _ = tiny_models
     root = Path(shutil.copytree(built_root, tmp_path / "root"))
@@ -208,7 +208,7 @@ def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
     import shutil
 
     from pokecard.errors import ReferenceDBError
-    from pokecard.index import build_reference
+    from pokecard.reference.build import build_reference
 
     a, _ = tiny_models
     root = Path(shutil.copytree(built_root, tmp_path / "root"))
@@ -297,7 +297,7 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     import shutil
 
     import pokecard.recognize as R
-    from pokecard.index import build_reference
+    from pokecard.reference.build import build_reference
 
     a, _ = tiny_models
     root = Path(shutil.copytree(built_root, tmp_path / "root"))
@@ -356,7 +356,7 @@ def test_exhaustive_scores_bound_what_any_early_stop_returns(
     returns under any threshold (here: thresholds that stop at once and ones that never do)."""
     import shutil
 
-    from pokecard.index import build_reference
+    from pokecard.reference.build import build_reference
 
     from .conftest import photo_of
 

@@ -48,11 +48,11 @@ def test_refresher_makes_new_crops_from_unused_training_seeds(synth_cat: Path) -
 
 
 def test_pool_cache_key_changes_with_the_simulator_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pokecard.photo
+    from pokecard.train import data
     from pokecard.train.data import pool_key
 
     a = pool_key("cat", "train", 4, (96, 64), False)
-    monkeypatch.setattr(pokecard.photo, "SIMULATOR_VERSION", "photo-next")
+    monkeypatch.setattr(data, "SIMULATOR_VERSION", "photo-next")
     assert pool_key("cat", "train", 4, (96, 64), False) != a
 
 
@@ -60,6 +60,7 @@ def test_pipeline_swaps_in_a_fresh_pool_at_each_refresh_boundary(
     synth_cat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pokecard.train.data as data
+    from pokecard.train import pipeline
     from pokecard.train.pipeline import train
 
     from .conftest import write_preset
@@ -71,7 +72,7 @@ def test_pipeline_swaps_in_a_fresh_pool_at_each_refresh_boundary(
                 self._next.result()
             return super().ready()
 
-    monkeypatch.setattr(data, "PoolRefresher", Waiting)
+    monkeypatch.setattr(pipeline, "PoolRefresher", Waiting)  # the name the pipeline calls
     preset = write_preset(
         tmp_path / "p.json",
         teacher={"epochs": 3, "steps_per_epoch": 1},

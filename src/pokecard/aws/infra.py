@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pokecard.atomic import write_json
+from pokecard.aws import emulator
 from pokecard.errors import ConfigError, InfraError
 
 log = logging.getLogger(__name__)
@@ -153,8 +155,6 @@ class Terraform:
 
 def write_outputs(outputs: Mapping[str, Any], path: Path) -> Path:
     """Write the flat outputs file atomically (what :func:`pokecard.config.load_settings` reads)."""
-    from pokecard.atomic import write_json
-
     missing = [
         k for k in ("bucket", "prefix", "region", "role_arn", "model_package_group") if k not in outputs
     ]
@@ -196,8 +196,6 @@ def apply_local(
     """Start (or reuse) the emulator, apply envs/local to it and write the outputs file.
 
     ``extra_vars`` are passed as ``-var name=value`` (tests use them; ``make infra`` does not)."""
-    from pokecard.aws import emulator
-
     repo = (repo or Path.cwd()).resolve()
     env_dir = env_dir or _env_dir("local", repo)
     port = port or int(os.environ.get("POKECARD_EMULATOR_PORT", DEFAULT_EMULATOR_PORT))
@@ -301,8 +299,6 @@ def down(repo: Path | None = None, *, pid_file: Path | None = None, env_dir: Pat
     The outputs file stays, so pokecard keeps pointing at the (now stopped) emulator and says
     it cannot reach it, rather than silently falling back to real AWS.
     """
-    from pokecard.aws import emulator
-
     repo = (repo or Path.cwd()).resolve()
     stopped = emulator.stop_daemon(pid_file or repo / EMULATOR_PID_FILE)
     for p in _drop_state(env_dir or _env_dir("local", repo)):

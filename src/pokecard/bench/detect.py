@@ -20,6 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from pokecard.catalog import build_catalog, load_catalog
+from pokecard.catalog.build import load_processed
+from pokecard.detect import corner_error, detect
+from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
+
 SHARED_CATALOG = Path("../shared/data/catalog/temporal-forces")
 
 
@@ -27,8 +32,6 @@ def corner_report(photos: Iterable[tuple[np.ndarray, np.ndarray]]) -> dict[str, 
     """Detect every (photo, true corners) pair on one thread: found rate, share of photos under
     2 % and 5 % error, median error (found photos), detect latency p50 / p95 (ms)."""
     import cv2
-
-    from pokecard.detect import corner_error, detect
 
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
@@ -63,10 +66,6 @@ def scene_photos(
     n_cards: int = 100, per_card: int = 1, catalog: Path = SHARED_CATALOG
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """The benchmark's eval scenes of ``catalog`` (built into a temporary root first)."""
-    from pokecard.catalog import build_catalog, load_catalog
-    from pokecard.catalog.build import load_processed
-    from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
-
     if not (catalog / "metadata.json").is_file():
         raise FileNotFoundError(f"{catalog}: no catalogue here (metadata.json missing)")
     root = Path(tempfile.mkdtemp(prefix="pokecard-bench-detect-"))

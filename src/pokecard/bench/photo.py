@@ -15,15 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from pokecard.bench import update_doc_section, write_report
+from pokecard.bench import machine, update_doc_section, write_report
+from pokecard.catalog import canonical_crop, load_catalog, synth_catalog
+from pokecard.photo import PhotoConfig, eval_seed, simulate_crop, simulate_scene, train_seed
 
 REAL = Path("../shared/data/catalog/temporal-forces")
 _CARDS: list[np.ndarray] = []
 
 
 def _load_cards(n: int) -> tuple[list[np.ndarray], str]:
-    from pokecard.catalog import load_catalog, synth_catalog
-
     if (REAL / "metadata.json").is_file():
         cat = load_catalog(REAL)
         src = f"{REAL} ({n} cards)"
@@ -40,8 +40,6 @@ def _init(cards: list[np.ndarray]) -> None:
     """Scenes start from the scans; crops from the 352 x 252 canonical crops (the training input)."""
     import cv2
 
-    from pokecard.catalog import canonical_crop
-
     global _CARDS, _CROPS
     cv2.setNumThreads(1)  # one core per process, as in the training pools
     _CARDS = cards
@@ -49,8 +47,6 @@ def _init(cards: list[np.ndarray]) -> None:
 
 
 def _one(args: tuple[str, str, int]) -> int:
-    from pokecard.photo import PhotoConfig, simulate_crop, simulate_scene, train_seed
-
     kind, preset, i = args
     cfg = PhotoConfig.preset(preset)
     card = _CARDS[i % len(_CARDS)]
@@ -96,9 +92,6 @@ def difficulty(n_cards: int, views: int = 2) -> dict[str, Any]:
     Not a recognizer: a yardstick that the synthetic catalogue is no easier than a real set
     (if it were, the demo would flatter every model), and of how hard the eval preset is.
     """
-    from pokecard.catalog import canonical_crop, load_catalog, synth_catalog
-    from pokecard.photo import PhotoConfig, eval_seed, simulate_crop
-
     cats = []
     if (REAL / "metadata.json").is_file():
         cats.append(("real (temporal-forces)", load_catalog(REAL)))
@@ -165,8 +158,6 @@ def main(quick: bool = False) -> dict[str, Any]:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    from pokecard.bench import machine
-
     lines = [
         f"`{r['command']}` on {machine()}; cards from {r['source']}; scene photos 720x960 (with distractor "
         "cards) from the scans, crops 352x252 from the canonical crops, OpenCV on one thread per process. "

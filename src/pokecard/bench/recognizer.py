@@ -27,6 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from pokecard.bench import machine, update_doc_section, write_report
+from pokecard.bench.detect import corner_report
+from pokecard.catalog import build_catalog, load_catalog, synth_catalog
+from pokecard.catalog.build import load_processed
+from pokecard.detect import detect
+from pokecard.embed import create_embedder
+from pokecard.errors import ConfigError
+from pokecard.features import orb_features
+from pokecard.imageio import load_rgb
+from pokecard.model_files import find_student
+from pokecard.photo import PhotoConfig, card_back, eval_seed, simulate_scene
+from pokecard.recognize import DECODE_MIN_SIDE, Recognizer
+from pokecard.reference.build import build_reference
+from pokecard.reference.search import HNSW, make_usearch, search_settings
+
 log = logging.getLogger(__name__)
 
 SHARED = Path("../shared/data")
@@ -41,8 +56,6 @@ def pick_student(model: str | None, real_catalogue: bool) -> tuple[str | None, s
     """(the student the embedding rows use, where it came from): ``--model``, then
     ``POKECARD_BENCH_MODEL``, then the newest student under ``POKECARD_ROOT`` (default
     work/root), then the released one when the catalogue is the one it was trained on."""
-    from pokecard.index import find_student
-
     if model:
         return model, "--model"
     if os.environ.get("POKECARD_BENCH_MODEL"):
@@ -53,62 +66,6 @@ def pick_student(model: str | None, real_catalogue: bool) -> tuple[str | None, s
     if real_catalogue and SHIPPED_STUDENT.is_file():
         return str(SHIPPED_STUDENT), "the released 218-card student (models/temporal-forces-student)"
     return None, "none"
-
-
-def fallback_scene(
-    card_rgb: np.ndarray, seed: int, size_hw: tuple[int, int] = (960, 720)
-) -> tuple[np.ndarray, np.ndarray]:
-    """A simple simulated phone photo: the card in perspective on a textured table.
-
-    Used only when the project's photo simulator (``pokecard.photo``) is not installed.
-    Returns (photo uint8 RGB, corners float32 [4, 2] of the card's TL, TR, BR, BL).
-    """
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    H, W = size_hw
-    # table: a colour, a lighting gradient, texture noise, a few distractor shapes
-    base = rng.uniform(30, 220, size=3)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    grad = 1.0 + 0.25 * ((xx / W - 0.5) * rng.uniform(-1, 1) + (yy / H - 0.5) * rng.uniform(-1, 1))
-    tex = cv2.GaussianBlur(rng.normal(0, 18, size=(H, W)).astype(np.float32), (0, 0), rng.uniform(1, 4))
-    bg = np.clip(base[None, None, :] * grad[..., None] + tex[..., None], 0, 255).astype(np.uint8)
-    for _ in range(rng.integers(0, 4)):
-        c = tuple(int(v) for v in rng.uniform(0, 255, 3))
-        x0, y0 = int(rng.uniform(0, W)), int(rng.uniform(0, H))
-        cv2.rectangle(bg, (x0, y0), (x0 + int(rng.uniform(20, 200)), y0 + int(rng.uniform(20, 200))), c, -1)
-    ch, cw = card_rgb.shape[:2]
-    card_h = rng.uniform(0.5, 0.8) * H
-    card_w = card_h * cw / ch
-    ang = np.deg2rad(rng.uniform(-25, 25) + (180 if rng.random() < 0.15 else 0))
-    cx, cy = W / 2 + rng.uniform(-0.1, 0.1) * W, H / 2 + rng.uniform(-0.08, 0.08) * H
-    rect = np.array(
-        [
-            [-card_w / 2, -card_h / 2],
-            [card_w / 2, -card_h / 2],
-            [card_w / 2, card_h / 2],
-            [-card_w / 2, card_h / 2],
-        ]
-    )
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    pts = rect @ rot.T + [cx, cy]
-    pts += rng.normal(0, 0.035 * card_h, size=(4, 2))  # perspective
-    pts = pts.astype(np.float32)
-    src = np.array([[0, 0], [cw - 1, 0], [cw - 1, ch - 1], [0, ch - 1]], dtype=np.float32)
-    m = cv2.getPerspectiveTransform(src, pts)
-    warped = cv2.warpPerspective(card_rgb, m, (W, H), flags=cv2.INTER_LINEAR)
-    mask = cv2.warpPerspective(np.full((ch, cw), 255, np.uint8), m, (W, H))
-    photo = np.where(mask[..., None] > 127, warped, bg).astype(np.float32)
-    photo = photo * rng.uniform(0.75, 1.2) + rng.uniform(-25, 25)  # exposure
-    photo = photo * (grad[..., None] * 0.5 + 0.5)
-    photo = cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.3, 1.4))
-    photo += rng.normal(0, rng.uniform(2, 7), size=photo.shape)
-    photo = np.clip(photo, 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(
-        ".jpg", cv2.cvtColor(photo, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(rng.uniform(55, 90))]
-    )
-    photo = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    return photo, pts
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -131,8 +88,6 @@ def _contention() -> str:
 
 
 def _photos(catalog: Any, idx: list[int], per_card: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
-    from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
-
     out = []
     for i in idx:
         img = catalog.load_image(catalog.cards[i])
@@ -207,8 +162,6 @@ def _phash_baseline(
     import imagehash
     from PIL import Image
 
-    from pokecard.detect import detect
-
     ref = np.array(
         [imagehash.phash(Image.fromarray(catalog.load_image(c))).hash.reshape(-1) for c in catalog.cards]
     )
@@ -228,8 +181,6 @@ def _orb_bruteforce(
 ) -> dict[str, Any]:
     """Popular open-source scanners: ORB of the photo vs ORB of every card, RANSAC inliers, best wins."""
     import cv2
-
-    from pokecard.features import orb_features
 
     refs = []
     for c in catalog.cards:
@@ -260,17 +211,12 @@ def _orb_bruteforce(
 
 def _corners(photos: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]:
     """Corner accuracy and detect latency (one thread): :func:`pokecard.bench.detect.corner_report`."""
-    from pokecard.bench.detect import corner_report
-
     return corner_report((photo, truth) for _, photo, truth in photos)
 
 
 def _unknown(
     rec: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], row_of: dict[int, int]
 ) -> dict[str, Any]:
-    from pokecard.imageio import load_rgb
-    from pokecard.photo import PhotoConfig, card_back, simulate_scene
-
     thr = rec._threshold(rec.verify)
     loo_acc, in_ok = 0, 0
     for i, photo, _ in photos:
@@ -340,8 +286,6 @@ def _throughput(root: Path, files: list[Path], workers: int) -> float:
 
 
 def _worker(root: str, warm: str, todo: Any, barrier: Any, results: Any) -> None:
-    from pokecard.recognize import Recognizer
-
     rec = Recognizer(root, threads=1)
     rec.recognize_file(warm)  # warm-up: first-call allocations and lazy set-up
     barrier.wait(timeout=600)
@@ -354,8 +298,6 @@ def _worker(root: str, warm: str, todo: Any, barrier: Any, results: Any) -> None
 
 def orientation_cost(model: str | os.PathLike[str], crop: np.ndarray, reps: int = 30) -> dict[str, float]:
     """The 180-degree ambiguity: p50 ms (one thread) to embed one crop vs the crop and its 180-degree turn."""
-    from pokecard.embed import create_embedder
-
     emb = create_embedder(model, threads=1)
     turned = np.ascontiguousarray(crop[::-1, ::-1])
     emb.embed([crop, turned])  # warm-up
@@ -449,8 +391,6 @@ def usearch_compare(
     ``expansion_search``; exact search once per dtype (``exact_dtypes``, default ``dtypes``).
     Vectors: :func:`_vectors`; queries: :func:`_queries` (cosine 0.7-0.9 to their card).
     """
-    from pokecard.index import HNSW, make_usearch
-
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     for n in sizes:
@@ -520,11 +460,9 @@ def scale_check(
     seed: int = 1,
     expansion_search: tuple[int, ...] = (32, 64, 128, 256),
 ) -> dict[str, Any]:
-    """The default search (:func:`pokecard.index.search_settings` for ``n`` cards) on ``n`` x ``d``
+    """The default search (:func:`pokecard.reference.search.search_settings` for ``n`` cards) on ``n`` x ``d``
     synthetic vectors: per-query latency on one thread and recall@1 against numpy brute force;
     when the default is HNSW, also the same index at each ``expansion_search`` (``sweep``)."""
-    from pokecard.index import make_usearch, search_settings
-
     rng = np.random.default_rng(seed)
     x = _vectors(n, d, rng)
     q = _queries(x, queries, rng)
@@ -558,11 +496,6 @@ def scale_check(
 # -- main -------------------------------------------------------------------------------
 def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     import cv2
-
-    from pokecard.catalog import build_catalog, load_catalog, synth_catalog
-    from pokecard.catalog.build import load_processed
-    from pokecard.index import build_reference
-    from pokecard.recognize import Recognizer
 
     cv2.setNumThreads(1)
     t_start = time.perf_counter()
@@ -662,9 +595,6 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
     # photos/second with every core (decode included: the photos are JPEG files)
     files = files[:80]
     dec = []
-    from pokecard.imageio import load_rgb
-    from pokecard.recognize import DECODE_MIN_SIDE
-
     for f in files:
         t0 = time.perf_counter()
         load_rgb(f, min_side=DECODE_MIN_SIDE)
@@ -686,8 +616,6 @@ def run(quick: bool = False, model: str | None = None) -> dict[str, Any]:
 
 
 def markdown(res: dict[str, Any], command: str) -> str:
-    from pokecard.bench import machine
-
     L = [
         "## Recognizer",
         "",
@@ -808,11 +736,7 @@ def markdown(res: dict[str, Any], command: str) -> str:
 
 
 def main(quick: bool = False, model: str | None = None) -> dict[str, Any]:
-    from pokecard.bench import update_doc_section, write_report
-
     if model is not None and not Path(model).is_file():
-        from pokecard.errors import ConfigError
-
         raise ConfigError(f"--model {model}: no such file (an ONNX student with model_card.json beside it)")
     res = run(quick=quick, model=model)
     cmd = "pokecard bench recognizer" + (" --quick" if quick else "") + (f" --model {model}" if model else "")

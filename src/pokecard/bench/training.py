@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from pokecard.bench import REPORTS, machine, update_doc_section, write_report
+from pokecard.demo import run_demo
+from pokecard.train.config import DEMO
+from pokecard.train.pipeline import train
 
 
 def _load_previous() -> dict[str, Any]:
@@ -49,8 +52,6 @@ TEACHER_SHARE, STUDENT_SHARE = 0.2, 0.65
 
 def real_preset(minutes: float, threads: int = 0) -> Any:
     """The demo architectures (and losses) sized for a real catalogue and a wall-clock budget."""
-    from pokecard.train.config import DEMO
-
     return dataclasses.replace(
         DEMO,
         name=f"demo-arch-{minutes:g}min",
@@ -65,8 +66,6 @@ def real_preset(minutes: float, threads: int = 0) -> Any:
 
 
 def run_real(catalog: Path, minutes: float, root: Path | None = None, threads: int = 0) -> dict[str, Any]:
-    from pokecard.train.pipeline import train
-
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pokecard-bench-train-") as d:
         res = train(
@@ -106,8 +105,6 @@ def run(
     real: bool = True,
     threads: int = 0,
 ) -> dict[str, Any]:
-    from pokecard.demo import run_demo
-
     prev = _load_previous()
     result: dict[str, Any] = {k: prev[k] for k in ("demo", "real") if k in prev}
     if demo:
@@ -153,8 +150,6 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     d = r.get("demo")
     if d:
-        from pokecard.train.config import DEMO
-
         h, w = DEMO.student.input_size
         lines += [
             "",

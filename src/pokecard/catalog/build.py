@@ -38,6 +38,7 @@ from pokecard.card import CANONICAL_H, CANONICAL_HW, CANONICAL_W, CARD_ASPECT
 from pokecard.catalog.model import Card, Catalog, load_catalog
 from pokecard.errors import CatalogError
 from pokecard.progress import progress
+from pokecard.store import LocalStore, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,6 @@ def _card_key(card: Card, data: bytes) -> str:
 
 
 def _open(store: Any) -> Any:
-    from pokecard.store import Store, open_store
-
     return store if isinstance(store, Store) else open_store(store)
 
 
@@ -332,8 +331,6 @@ def load_processed(store: Any, cache_dir: str | Path | None = None) -> Catalog:
     For a local root the images are read in place; for S3 the processed folder is pulled
     (sha256-verified) into ``cache_dir`` (a temp folder when not given).
     """
-    from pokecard.store import LocalStore
-
     st = _open(store)
     if not st.exists(layout.PROCESSED_INDEX):
         raise CatalogError(

@@ -21,12 +21,16 @@ def bench_all(
     ),
 ) -> None:
     """Run every benchmark; each writes reports/bench_<name>.json and its block in docs/benchmarks.md."""
-    from pokecard.cli import run
+    import subprocess
+    import sys
 
     failed = []
     for name in ALL:
         typer.echo(f"== pokecard bench {name}{' --quick' if quick else ''}", err=True)
-        code = run(["bench", name, *(["--quick"] if quick else [])])
+        # one process per benchmark: none inherits another's threads, caches or memory
+        code = subprocess.call(
+            [sys.executable, "-m", "pokecard", "bench", name, *(["--quick"] if quick else [])]
+        )
         if code != 0:
             failed.append(name)
     if failed:

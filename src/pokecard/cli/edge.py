@@ -22,7 +22,7 @@ def export_hef_cmd(
     from pokecard import layout
     from pokecard.errors import ModelError
     from pokecard.export import hailo
-    from pokecard.index import resolve_model
+    from pokecard.model_files import resolve_model
     from pokecard.modelcard import ModelCard, card_path_for
     from pokecard.store import open_store, sha256_file
 

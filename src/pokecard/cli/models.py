@@ -162,12 +162,12 @@ def export_int8_cmd(
 ) -> None:
     """Quantize a student ONNX to int8 for CPUs (onnxruntime): static, per-channel, checked."""
     from pokecard.catalog import load_catalog
-    from pokecard.embed import resize_batch
     from pokecard.errors import ConfigError, ModelError
     from pokecard.export.onnx import quantize_int8
     from pokecard.modelcard import ModelCard, card_path_for
     from pokecard.photo import PhotoConfig, simulate_crop
     from pokecard.photo.seeds import train_seed
+    from pokecard.preprocess import resize_batch
     from pokecard.progress import track
     from pokecard.store import sha256_file
 

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build data/reference/ (embeddings, usearch index, keypoints, manifest) for the catalogue under ROOT."""
         from pokecard.errors import ReferenceDBError
-        from pokecard.index import build_reference
+        from pokecard.reference.build import build_reference
 
         json_mode(as_json)
         if calibrate_with is not None and not calibrate_with.is_dir():

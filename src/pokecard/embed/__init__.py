@@ -1,86 +1,31 @@
 """Embedders: uint8 RGB images [N,H,W,3] -> float32 [N,D] L2-normalized, one contract for
 every backend (onnxruntime, torch, hailort). ``create_embedder`` is the one factory.
 
-Images of any size are resized to the model card's ``input_size`` here (the canonical card
-crop is 352 x 252); normalization happens inside the model.
+Images of any size are resized to the model card's ``input_size`` (pokecard.preprocess);
+normalization happens inside the model. A new backend: a ModelEmbedder subclass in its own
+module here, and one branch in ``create_embedder``.
 """
 
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
 
+from pokecard.embed.base import Embedder, ModelEmbedder
+from pokecard.embed.hailo_backend import HailoEmbedder
+from pokecard.embed.torch_backend import TorchEmbedder
 from pokecard.errors import ModelError
 from pokecard.modelcard import ModelCard, card_path_for
 
-_CV2_INTERP = {"area": 3, "bilinear": 1, "bicubic": 2}  # cv2.INTER_AREA / INTER_LINEAR / INTER_CUBIC
-
-
-def resize_batch(images: np.ndarray | list[np.ndarray], card: ModelCard) -> np.ndarray:
-    """Resize uint8 RGB images to the card's (H, W) with the card's interpolation."""
-    import cv2
-
-    h, w = card.input_size
-    out = np.empty((len(images), h, w, 3), dtype=np.uint8)
-    for i, im in enumerate(images):
-        im = np.asarray(im)
-        if im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
-            raise ModelError(f"image {i}: expected uint8 [H,W,3] RGB, got {im.dtype} {im.shape}")
-        if im.shape[:2] == (h, w):
-            out[i] = im
-        else:
-            interp = _CV2_INTERP[card.interpolation]
-            if card.interpolation == "area" and (im.shape[0] < h or im.shape[1] < w):
-                interp = _CV2_INTERP["bilinear"]  # INTER_AREA is for shrinking
-            out[i] = cv2.resize(im, (w, h), interpolation=interp)
-    return out
-
-
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    n = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(n, 1e-12)
-
-
-class Embedder(ABC):
-    """Base class: subclasses implement ``_forward`` on uint8 [N,h,w,3] at the card's size."""
-
-    backend: str = "?"
-
-    def __init__(self, card: ModelCard, model_path: Path) -> None:
-        self.card = card
-        self.model_path = model_path
-
-    @property
-    def dim(self) -> int:
-        return self.card.embedding_dim
-
-    @abstractmethod
-    def _forward(self, batch: np.ndarray) -> np.ndarray: ...
-
-    def embed(self, images: np.ndarray | list[np.ndarray], batch_size: int = 32) -> np.ndarray:
-        if len(images) == 0:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        x = resize_batch(images, self.card)
-        outs = [self._forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-        emb = l2_normalize(np.concatenate(outs, axis=0))
-        if emb.shape[1] != self.dim:
-            raise ModelError(
-                f"{self.model_path}: model gives {emb.shape[1]}-d vectors, its card says {self.dim}"
-            )
-        return emb
+__all__ = ["Embedder", "ModelEmbedder", "OnnxEmbedder", "create_embedder"]
 
 
 def session_level(card: ModelCard):  # noqa: ANN201 - onnxruntime's enum
-    """onnxruntime graph optimizations for this model: all of them for float32 (level ALL's
-    NCHWc convolutions: GPU student 10.4 ms per crop on one thread, 27.3 at EXTENDED); the
-    extended level for a quantized (QDQ) model, where ALL's layout pass only moves the
-    QLinearConvs channels-last (com.microsoft) and is no faster: int8 7.96 ms at EXTENDED vs
-    8.06 at ALL, and 10.9 vs 12.3 ms for an int8 model whose input normalization was
-    quantized too (interleaved runs, 2026-11-27; docs/recognizer.md)."""
+    """onnxruntime graph optimizations for this model: all of them for float32 (its NCHWc
+    convolutions), the extended level for a quantized (QDQ) model, where ALL's layout pass is
+    no faster (measurements: docs/recognizer.md, "int8 student, decoding and the 30 ms target")."""
     import onnxruntime as ort
 
     if card.extra.get("quantization"):
@@ -88,7 +33,7 @@ def session_level(card: ModelCard):  # noqa: ANN201 - onnxruntime's enum
     return ort.GraphOptimizationLevel.ORT_ENABLE_ALL
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(ModelEmbedder):
     backend = "onnxruntime"
 
     def __init__(self, card: ModelCard, model_path: Path, threads: int | None = None) -> None:
@@ -120,7 +65,7 @@ def create_embedder(
     backend: str = "auto",
     threads: int | None = None,
     card: ModelCard | None = None,
-) -> Embedder:
+) -> ModelEmbedder:
     """One factory for every backend. ``auto`` picks by file type (.onnx, .hef, .pt)."""
     p = Path(model_path)
     if not p.is_file():
@@ -135,11 +80,7 @@ def create_embedder(
     if backend == "onnxruntime":
         return OnnxEmbedder(card, p, threads=threads)
     if backend == "torch":
-        from pokecard.embed.torch_backend import TorchEmbedder
-
         return TorchEmbedder(card, p, threads=threads)
     if backend == "hailort":
-        from pokecard.embed.hailo_backend import HailoEmbedder
-
         return HailoEmbedder(card, p)
     raise ModelError(f"unknown embedder backend {backend!r}: use onnxruntime, torch or hailort")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pokecard.embed import Embedder
+from pokecard.embed.base import ModelEmbedder
 from pokecard.errors import MissingDependency, ModelError
 from pokecard.modelcard import ModelCard
 
@@ -28,7 +28,7 @@ HAILORT_MISSING = (
 )
 
 
-class HailoEmbedder(Embedder):
+class HailoEmbedder(ModelEmbedder):
     backend = "hailort"
 
     def __init__(self, card: ModelCard, model_path: Path) -> None:

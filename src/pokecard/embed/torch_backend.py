@@ -11,12 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pokecard.embed import Embedder
-from pokecard.errors import ModelError
+from pokecard.embed.base import ModelEmbedder
+from pokecard.errors import MissingDependency, ModelError
 from pokecard.modelcard import ModelCard
+from pokecard.models import load_checkpoint_bytes, model_from_checkpoint
+from pokecard.preprocess import uint8_wrapper
 
 
-class TorchEmbedder(Embedder):
+class TorchEmbedder(ModelEmbedder):
     backend = "torch"
 
     def __init__(
@@ -26,11 +28,7 @@ class TorchEmbedder(Embedder):
         try:
             import torch
         except ImportError as e:
-            from pokecard.errors import MissingDependency
-
             raise MissingDependency(f"the torch backend needs torch ({e}); use the ONNX model instead") from e
-        from pokecard.export.onnx import uint8_wrapper
-        from pokecard.models import load_checkpoint_bytes, model_from_checkpoint
 
         if threads:
             torch.set_num_threads(threads)

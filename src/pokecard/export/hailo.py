@@ -25,8 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from pokecard import atomic, layout
+from pokecard.catalog import load_processed
 from pokecard.errors import MissingDependency, ModelError
 from pokecard.modelcard import ModelCard
+from pokecard.photo import PhotoConfig, simulate_crop, train_seed
+from pokecard.preprocess import resize_batch
+from pokecard.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +86,6 @@ def model_script(card: ModelCard, *, optimization_level: int = 2, compression_le
 def calibration_set(crops: np.ndarray | list[np.ndarray], card: ModelCard) -> np.ndarray:
     """Calibration images as the DFC wants them: float32 NHWC in 0..255 at the card's size
     (normalization is applied by the model script's normalization layer)."""
-    from pokecard.embed import resize_batch
-
     if len(crops) == 0:
         raise ModelError("empty calibration set: give it simulated photos of catalogue cards")
     return resize_batch(crops, card).astype(np.float32)
@@ -106,8 +109,6 @@ def compile_hef(
     har_path: str | Path | None = None,
 ) -> Path:
     """Translate, quantize (with ``calibration``) and compile; write the HEF atomically."""
-    from pokecard import atomic
-
     if hw_arch not in HW_ARCHS:
         raise ModelError(f"hw_arch {hw_arch!r} is not one of {', '.join(HW_ARCHS)}")
     ClientRunner = _client_runner()
@@ -144,12 +145,6 @@ def write_calibration(
     Calibration must look like what the chip will see on the device, so it uses the same
     photo simulator as training (training seeds, never evaluation seeds)."""
     import io
-
-    from pokecard import layout
-    from pokecard.catalog import load_processed
-    from pokecard.embed import resize_batch
-    from pokecard.photo import PhotoConfig, simulate_crop, train_seed
-    from pokecard.progress import progress
 
     h, w = card.input_size
     key = f"{layout.CALIBRATION_DIR}/calibration_{n}x{h}x{w}.npy"

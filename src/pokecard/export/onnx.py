@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from pokecard import atomic
 from pokecard.errors import ModelError
+from pokecard.modelcard import ModelCard
+from pokecard.preprocess import resize_batch
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +67,6 @@ def parity_images(n: int, hw: tuple[int, int], seed: int = 0, images: np.ndarray
     """``n`` uint8 images for parity: given ones (resized/cycled) or seeded noise + gradients."""
     h, w = hw
     if images is not None and len(images):
-        from pokecard.embed import resize_batch
-        from pokecard.modelcard import ModelCard
-
         card = ModelCard(name="parity", architecture="-", embedding_dim=1, input_size=(h, w))
         x = resize_batch([images[i % len(images)] for i in range(n)], card)
         return x
@@ -184,15 +184,13 @@ def export_onnx(
                         )
                 except Exception as e:  # onnxslim is optional: never fail an export on it
                     log.warning("onnxslim failed (%s); keeping the original graph", str(e).splitlines()[0])
-        from pokecard import atomic
 
         atomic.write_bytes(out, tmp.read_bytes())
     return ExportReport(str(out), opset, n_parity, cos, slimmed, out.stat().st_size)
 
 
-# int8 for CPUs (onnxruntime). Measured with the 218-card GPU student (224 x 160, one
-# thread, interleaved): 10.4 -> 7.96 ms per crop, cosine to float32 mean 0.996 (min 0.958),
-# top-1 on 109 held-out crops 99.1 % for both (108 of 109). docs/recognizer.md.
+# int8 for CPUs (onnxruntime); refused below this mean cosine to float32 on held-out crops
+# (what the released student reaches, and its speed: docs/recognizer.md, "int8 student").
 INT8_MIN_MEAN_COSINE = 0.98
 
 
@@ -235,8 +233,6 @@ def quantize_int8(
     written atomically."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from pokecard import atomic
 
     src, dst = Path(src), Path(dst)
     if not src.is_file():

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pokecard import atomic
 from pokecard.catalog.model import Catalog
 from pokecard.photo.config import PhotoConfig
 from pokecard.photo.render import simulate_crop, simulate_scene
@@ -41,8 +42,6 @@ def contact_sheet(
 
     Written as a small PNG to ``out`` (a 256-colour palette unless ``colors=0``).
     """
-    from pokecard import atomic
-
     tw, th = 224, 168  # scene tile (photos are 720 x 960, shown at 7/30)
     cw, ch = tw * scenes_per_row // crops_per_row, int(tw * scenes_per_row / crops_per_row * 352 / 252)
     width = tw * scenes_per_row

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from pokecard import atomic
-from pokecard.catalog.model import Catalog
+from pokecard.catalog.build import safe_name
+from pokecard.catalog.model import Catalog, read_image
 from pokecard.photo.config import PhotoConfig
 from pokecard.photo.render import simulate_crop_with_corners, simulate_scene
 from pokecard.photo.seeds import eval_seed, photo_k, train_seed
@@ -40,7 +41,6 @@ def _jpeg(img: np.ndarray) -> bytes:
 
 def _job(args: tuple[Any, ...]) -> tuple[str, dict[str, Any]]:
     root, card_dict, img_path, seed, cfg, kind, out, fname, pool_paths, size = args
-    from pokecard.catalog.model import read_image
 
     card = read_image(img_path)
     if kind == "scene":
@@ -72,8 +72,6 @@ _IMG_CACHE: dict[str, np.ndarray] = {}
 def _cached(path: str) -> np.ndarray:
     img = _IMG_CACHE.get(path)
     if img is None:
-        from pokecard.catalog.model import read_image
-
         img = read_image(path)
         _IMG_CACHE[path] = img
     return img
@@ -149,6 +147,4 @@ def _run(jobs: list[tuple[Any, ...]], workers: int) -> Iterator[tuple[str, dict[
 
 
 def _safe(card_id: str) -> str:
-    from pokecard.catalog.build import safe_name
-
     return safe_name(card_id)

@@ -6,14 +6,7 @@ Heavy imports (torch, timm, mlflow) happen inside the stage functions.
 
 from __future__ import annotations
 
-from pokecard.train.config import PRESETS, TrainConfig, load_preset
+from pokecard.train.config import PRESETS, STAGES, TrainConfig, load_preset
+from pokecard.train.pipeline import train
 
 __all__ = ["PRESETS", "STAGES", "TrainConfig", "load_preset", "train"]
-
-STAGES = ("catalog", "teacher", "gallery", "student", "evaluate", "export", "reference")
-
-
-def train(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - re-export without importing torch
-    from pokecard.train.pipeline import train as _train
-
-    return _train(*args, **kwargs)

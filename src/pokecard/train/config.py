@@ -16,6 +16,9 @@ from typing import Any
 
 from pokecard.errors import ConfigError
 
+# The resumable stages of `pokecard train`, in order.
+STAGES = ("catalog", "teacher", "gallery", "student", "evaluate", "export", "reference")
+
 
 @dataclass(frozen=True)
 class StageConfig:
@@ -87,25 +90,9 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
-# demo: a DINOv3 ViT-Ti/16 teacher (5.6M + head) and a MobileNetV4-conv-small student
-# (2.5M + head to 768), both at 96 x 64 px (card-shaped, 6 x 4 ViT patches; one input size
-# means one simulated photo pool for both), from random init, on a small generated
-# catalogue, inside a 10-minute training budget on 2 cores (teacher stage, 3 epochs, ~1.5
-# min with the pool; student 7.8 min of steps plus its per-epoch checkpoints: the
-# learning-rate schedule follows whichever of steps and time is further along). The
-# student is not the production EfficientNet-Lite0 here because Lite0's depthwise layers
-# are slow to train on this CPU: fwd+bwd at batch 48 on 2 cores
-# ran 78 img/s (Lite0) against 179 (MNv4-conv-small), and the demo is compute-bound; the
-# same pipeline trains Lite0 in the full preset. A teacher this short merges reprints that
-# share art (cosine 1.0 in its gallery), so the student adds its own id loss and spends
-# half of each batch on the cards it still confuses. Measured (step-based, 200 held-out
-# crops, student->student top-1): Lite0 40 epochs 91.5 %, MobileNetV3-small 100 epochs
-# 93.0 %, MNv4-conv-small 100 epochs 94.5 %; MNv4 75 epochs (what fits the budget, 400
-# crops): lr 3e-3 93.5 %, lr 6e-3 95.3 % (docs/training.md, "Demo tuning"). The relational
-# term would still copy the teacher's merged reprints (cosine ~1.0 between different cards)
-# into the student, so its target between two different cards is capped at 0.9: at 1,680
-# steps 94.5 % against 93.0 % uncapped and 93.2 % without the term (400 crops; errors inside
-# the reprint groups 7 against 10 and 8; 5th-percentile margin -0.03 against -0.12).
+# demo: a tiny DINOv3 teacher and a MobileNetV4-conv-small student at 96 x 64 px, from random
+# init, inside a 10-minute training budget on 2 cores; why each choice (the student is not
+# Lite0, the relational cap, the rates) is in docs/training.md, "Demo preset: the choices".
 DEMO = TrainConfig(
     name="demo",
     teacher=StageConfig(

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from pokecard import atomic
+from pokecard.photo import SIMULATOR_VERSION, PhotoConfig, eval_seed, simulate_crop, train_seed
 from pokecard.progress import progress
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ def cache_dir() -> Path:
 
 
 def _simulator() -> tuple[Any, Any, Any, Any]:
-    from pokecard.photo import PhotoConfig, eval_seed, simulate_crop, train_seed
-
     return simulate_crop, PhotoConfig, train_seed, eval_seed
 
 
@@ -76,8 +75,6 @@ def pool_key(
     evaluation: bool,
     offset: int = 0,
 ) -> str:
-    from pokecard.photo import SIMULATOR_VERSION
-
     # The simulator's version is part of the key: a changed simulator never reuses old crops.
     s = f"{POOL_FORMAT}|{SIMULATOR_VERSION}|{catalog_hash}|{config_name}|{views}|{hw}|{evaluation}|{offset}"
     return hashlib.sha256(s.encode()).hexdigest()[:24]

@@ -27,12 +27,25 @@ from typing import Any
 import numpy as np
 
 from pokecard import layout
+from pokecard.catalog import build_catalog, load_processed
 from pokecard.errors import ConfigError, ModelError
+from pokecard.export.onnx import export_onnx
 from pokecard.modelcard import ModelCard
+from pokecard.models import (
+    create_model,
+    load_checkpoint_bytes,
+    model_from_checkpoint,
+    parameter_count,
+    resolve,
+    state_dict_bytes,
+)
+from pokecard.preprocess import resize_batch
 from pokecard.progress import progress
-from pokecard.store import sha256_bytes
-from pokecard.train import STAGES
-from pokecard.train.config import StageConfig, TrainConfig, load_preset
+from pokecard.reference.build import build_reference
+from pokecard.store import LocalStore, open_store, sha256_bytes, sha256_file
+from pokecard.train.config import STAGES, StageConfig, TrainConfig, load_preset
+from pokecard.train.data import HardClassSampler, PoolRefresher, make_views, tensor_jitter, training_pool
+from pokecard.train.tracking import append_csv, open_tracker, record_run_index, update_lineage
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +82,6 @@ class TrainResult:
 def _filesha256_bytes(path: str | os.PathLike[str] | None) -> str | None:
     if path is None:
         return None
-    from pokecard.store import sha256_file
 
     p = Path(path)
     if not p.is_file():
@@ -125,8 +137,6 @@ class _Run:
     @property
     def catalog(self) -> Any:
         if self._catalog is None:
-            from pokecard.catalog import load_processed
-
             self._catalog = load_processed(self.store)
             if len(self._catalog.cards) < 2:
                 raise ConfigError(
@@ -151,8 +161,6 @@ class _Run:
     def eval_photos(self) -> tuple[np.ndarray, np.ndarray]:
         """Held-out simulated photos (eval seeds only), canonical size, cached."""
         if self._eval is None:
-            from pokecard.train.data import make_views
-
             d = self.cfg.data
             self._eval = make_views(
                 self.cards,
@@ -188,8 +196,6 @@ class _Run:
             )
 
     def local_file(self, key: str, tmpdir: str) -> Path:
-        from pokecard.store import LocalStore
-
         if isinstance(self.store, LocalStore):
             return self.store.path(key)
         return self.store.get_file(key, Path(tmpdir) / Path(key).name)
@@ -200,8 +206,6 @@ class _Run:
         return ModelCard.from_dict(self.store.get_json(key), f"{self.store.url}{key}")
 
     def load_net(self, ckpt_key: str, model_dir: str) -> tuple[Any, ModelCard]:
-        from pokecard.models import load_checkpoint_bytes, model_from_checkpoint
-
         card = self.load_card(model_dir)
         self.need(ckpt_key, "teacher" if model_dir.startswith(layout.TEACHER_DIR) else "student")
         ckpt = load_checkpoint_bytes(self.store.get_bytes(ckpt_key), f"{self.store.url}{ckpt_key}")
@@ -302,8 +306,6 @@ class _Run:
     ) -> np.ndarray:
         import torch
 
-        from pokecard.embed import resize_batch
-
         x = resize_batch(images, card)
         out = []
         net.eval()
@@ -315,8 +317,6 @@ class _Run:
 
 # ----------------------------------------------------------------------------- stages
 def _make_card(run: _Run, name: str, sc: StageConfig, net: Any) -> ModelCard:
-    from pokecard.models import parameter_count, resolve
-
     spec = resolve(sc.model, sc.embedding_dim)
     return ModelCard(
         name=name,
@@ -358,9 +358,6 @@ def _fit(
     ``prototypes()`` returns one vector per card (the teacher's proxies, the student's cached
     gallery); with ``data.hard_class_frac`` it drives the hard-class sampler."""
     import torch
-
-    from pokecard.models import load_checkpoint_bytes, state_dict_bytes
-    from pokecard.train.data import HardClassSampler, PoolRefresher, tensor_jitter
 
     images = torch.from_numpy(pool[0])
     labels = torch.from_numpy(pool[1])
@@ -623,8 +620,6 @@ def _finish_training(
     history: list[dict[str, float]],
     res: StageResult,
 ) -> None:
-    from pokecard.models import state_dict_bytes
-
     data = state_dict_bytes(net, {"history": history, "preset": run.cfg.name})
     card.weights_sha256 = sha256_bytes(data)
     card.metrics = {
@@ -657,9 +652,6 @@ def _finish_training(
 
 def _net_and_pool(run: _Run, role: str, sc: StageConfig, weights: Any) -> tuple[Any, ModelCard, Any]:
     """The network, its model card and the simulated-crop pool a training stage learns from."""
-    from pokecard.models import create_model
-    from pokecard.train.data import training_pool
-
     net = create_model(
         sc.model, embedding_dim=sc.embedding_dim, input_size=sc.input_size, weights=weights, **sc.timm_kwargs
     )
@@ -704,7 +696,6 @@ def stage_teacher(run: _Run, h: str, res: StageResult) -> None:
     _finish_training(
         run, "teacher", net, card, layout.teacher_checkpoint(v), layout.teacher_dir(v), history, res
     )
-    from pokecard.train.tracking import update_lineage
 
     update_lineage(
         run.store,
@@ -731,7 +722,6 @@ def stage_gallery(run: _Run, h: str, res: StageResult) -> None:
     sha = run.store.put_bytes(key, buf.getvalue())
     res.outputs = {key: sha}
     res.metrics = {"cards": len(g), "dim": int(g.shape[1])}
-    from pokecard.train.tracking import update_lineage
 
     update_lineage(
         run.store, v, "gallery", {"sha256": sha, "teacher": card.weights_sha256, "card_ids": run.card_ids}
@@ -789,7 +779,6 @@ def stage_student(run: _Run, h: str, res: StageResult) -> None:
     _finish_training(
         run, "student", net, card, layout.student_checkpoint(v), layout.student_dir(v), history, res
     )
-    from pokecard.train.tracking import update_lineage
 
     update_lineage(
         run.store,
@@ -823,7 +812,6 @@ def choose_gallery(metrics: dict[str, dict[str, float]]) -> tuple[str, str]:
 
 def stage_evaluate(run: _Run, h: str, res: StageResult) -> None:
     from pokecard.train.losses import retrieval_metrics
-    from pokecard.train.tracking import append_csv
 
     v = run.v
     teacher, tcard = run.load_net(layout.teacher_checkpoint(v), layout.teacher_dir(v))
@@ -931,9 +919,6 @@ def _onnx_latency_ms(path: Path, card: ModelCard, repeats: int = 20) -> float:
 
 
 def stage_export(run: _Run, h: str, res: StageResult) -> None:
-    from pokecard.export.onnx import export_onnx
-    from pokecard.train.tracking import append_csv, update_lineage
-
     v = run.v
     student, scard = run.load_net(layout.student_checkpoint(v), layout.student_dir(v))
     student = student.to("cpu")
@@ -1014,15 +999,6 @@ def stage_export(run: _Run, h: str, res: StageResult) -> None:
 
 
 def stage_reference(run: _Run, h: str, res: StageResult) -> None:
-    try:
-        from pokecard.index import build_reference
-    except ImportError:
-        res.status = "unavailable"
-        res.note = "pokecard.index is not installed in this checkout; the reference DB was not built"
-        log.warning(res.note)
-        return
-    from pokecard.train.tracking import update_lineage
-
     v = run.v
     run.need(layout.student_onnx(v), "export")
     with tempfile.TemporaryDirectory() as d:
@@ -1072,9 +1048,6 @@ def train(
     """Run the pipeline (or the named ``stages``) on ``root``; returns what each stage did."""
     import dataclasses
 
-    from pokecard.store import open_store
-    from pokecard.train.tracking import open_tracker, record_run_index
-
     cfg = preset if isinstance(preset, TrainConfig) else load_preset(preset)
     if version:
         layout.teacher_dir(version)  # validates
@@ -1097,8 +1070,6 @@ def train(
     results: list[StageResult] = []
     if "catalog" in wanted:
         if catalog is not None:
-            from pokecard.catalog import build_catalog
-
             t0 = time.perf_counter()
             rep = build_catalog(catalog, store)
             results.append(
@@ -1113,7 +1084,6 @@ def train(
                     },
                 )
             )
-            from pokecard.train.tracking import update_lineage
 
             update_lineage(
                 store,

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pokecard import layout
+from pokecard.config import load_settings
+from pokecard.store import LocalStore
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "pokecard-training"
@@ -90,9 +92,6 @@ def open_tracker(store: Any, enabled: bool, run_name: str, tags: dict[str, str])
     """MLflow on the root's SQLite file (or MLFLOW_TRACKING_URI); a no-op tracker when off."""
     if not enabled:
         return Tracker()
-    from pokecard.config import load_settings
-    from pokecard.store import LocalStore
-
     uri = load_settings().mlflow_tracking_uri
     artifacts: str | None = None
     if not uri:

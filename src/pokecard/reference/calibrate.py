@@ -1,0 +1,149 @@
+"""The unknown decision's thresholds, calibrated on the DB just built (docs/recognizer.md, "unknown").
+
+One layer above the recognizer (it runs one) and below the build (which calls it last).
+``threshold_stats`` and ``choose_threshold`` are the pure part: what a threshold does to the
+in-catalogue and out-of-catalogue scores, and the lowest one that keeps the out-of-catalogue
+acceptance under a bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pokecard.catalog.model import Catalog
+from pokecard.errors import ImageError
+from pokecard.imageio import is_image_name, load_rgb
+from pokecard.photo import PhotoConfig, simulate_scene
+from pokecard.progress import progress
+from pokecard.recognize import DECODE_MIN_SIDE, Recognizer
+from pokecard.store import Store
+
+log = logging.getLogger(__name__)
+
+
+# inside the training range of pokecard.photo.seeds, but never used by a trainer
+CALIBRATION_SEED_BASE = 7 << 58
+
+
+def scene(card_rgb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A simulated photo of a card (the project's photo simulator, eval preset)."""
+    return simulate_scene(card_rgb, seed, PhotoConfig.eval())
+
+
+def threshold_stats(
+    t: float, in_scores: np.ndarray, in_correct: np.ndarray, ooc_scores: np.ndarray
+) -> dict[str, Any]:
+    """What a threshold does: share of out-of-catalogue photos accepted, in-catalogue accuracy kept."""
+    acc0 = float(np.mean(in_correct)) if len(in_correct) else 0.0
+    acc = float(np.mean(in_correct & (in_scores >= t))) if len(in_correct) else 0.0
+    below = ooc_scores[ooc_scores < t]
+    return {
+        "threshold": float(t),
+        "ooc_accepted": float(np.mean(ooc_scores >= t)) if len(ooc_scores) else 0.0,
+        "in_catalogue_top1": acc0,
+        "in_catalogue_accepted_correct": acc,
+        "accuracy_drop_points": round(100 * (acc0 - acc), 2),
+        "max_rejected_ooc": float(below.max()) if len(below) else None,
+    }
+
+
+def choose_threshold(
+    in_scores: np.ndarray,
+    in_correct: np.ndarray,
+    ooc_scores: np.ndarray,
+    max_ooc: float = 0.01,
+    floor: float = 0.0,
+) -> dict[str, Any]:
+    """The lowest threshold (>= ``floor``) that accepts at most ``max_ooc`` of out-of-catalogue photos."""
+    cands = np.unique(np.concatenate([in_scores, ooc_scores + 1e-6, [floor]]))
+    for t in cands[cands >= floor]:
+        st = threshold_stats(float(t), in_scores, in_correct, ooc_scores)
+        if st["ooc_accepted"] <= max_ooc:
+            return st
+    return threshold_stats(float(cands.max()) + 1.0, in_scores, in_correct, ooc_scores)
+
+
+def calibrate_reference(
+    store: Store | str | os.PathLike[str],
+    catalog: Catalog,
+    *,
+    ooc_dir: str | os.PathLike[str] | None = None,
+    n: int = 120,
+    backend: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Unknown thresholds from held-out photos (see docs/recognizer.md, "unknown").
+
+    In-catalogue: one simulated photo of each of ``n`` sampled cards. Out-of-catalogue: the
+    same photos with their own card excluded from the DB (leave-one-out: exactly what the
+    recognizer would answer if the card were not in the catalogue), plus every image in
+    ``ooc_dir`` (real photos of cards that are not in the catalogue, card backs).
+    """
+    rec = Recognizer(store, backend=backend, threads=None, top_k=5)
+    # Every photo scored without early stops: the recognizer stops early once a score clears a
+    # bar derived from the thresholds, so scoring with the placeholder thresholds of a DB being
+    # built gave other scores than the finished DB gives (card-grader photos: 3 of 313 out-of-
+    # catalogue photos at the chosen cosine, 9 of 193 with the finished DB). The exhaustive
+    # score is the best over every region, an upper bound of what any threshold's early stop
+    # returns: the out-of-catalogue rate it calibrates is not exceeded by the recognizer.
+    rec.exhaustive = True
+    db = rec.db
+    rng = np.random.default_rng(seed)
+    # more photos than cards (small catalogues): several photos per card, other seeds
+    rows = sorted(rng.choice(len(db), size=min(n, len(db)), replace=False).tolist())
+    rows = [rows[j % len(rows)] for j in range(max(n, len(rows)))] if n > len(db) else rows
+    by_id = {c.card_id: c for c in catalog.cards}
+    out: dict[str, Any] = {"method": "leave-one-out simulated photos", "photos": len(rows), "thresholds": {}}
+    modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
+    data: dict[str, dict[str, list[float]]] = {k: {"in": [], "ok": [], "ooc": []} for k, _ in modes}
+    ooc_files = (
+        sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
+    )
+    with progress(len(rows) + len(ooc_files), "calibrating unknown threshold") as advance:
+        for j, row in enumerate(rows):
+            card = by_id.get(db.card_ids[row])
+            if card is None:
+                continue
+            photo, _ = scene(
+                catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + j * 4096 + row
+            )
+            for key, verify in modes:
+                rec.verify = verify
+                sc = rec.score(photo)
+                best_row, best = sc.ranked[0] if sc.ranked else (-1, 0.0)
+                data[key]["in"].append(best)
+                data[key]["ok"].append(float(best_row == row))
+                loo = rec.score(photo, exclude={row})
+                data[key]["ooc"].append(loo.ranked[0][1] if loo.ranked else 0.0)
+            advance(1)
+        for p in ooc_files:
+            try:
+                img = load_rgb(p, min_side=DECODE_MIN_SIDE)
+            except ImageError as e:
+                log.warning("calibration: skipping %s", e)
+                continue
+            for key, verify in modes:
+                rec.verify = verify
+                sc = rec.score(img)
+                data[key]["ooc"].append(sc.ranked[0][1] if sc.ranked else 0.0)
+            advance(1)
+    for key, _ in modes:
+        d = data[key]
+        # never accept fewer than 8 geometrically consistent art matches, whatever the sample says
+        floor = 8.0 if key == "min_inliers" else -1.0
+        res = choose_threshold(np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"]), floor=floor)
+        if key == "min_inliers":
+            res = threshold_stats(
+                float(np.ceil(res["threshold"])), np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"])
+            )
+        out["thresholds"][key] = res["threshold"]
+        out[key] = {**res, "ooc_photos": len(d["ooc"]), "in_photos": len(d["in"])}
+    out["real_ooc_photos"] = len(ooc_files)
+    if "min_score" not in out["thresholds"]:
+        out["thresholds"]["min_score"] = 0.5
+    return out

@@ -1,0 +1,48 @@
+"""The pure part of the unknown decision: what a threshold does, and the lowest one that keeps
+out-of-catalogue acceptance under a bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pokecard.reference.calibrate import choose_threshold, threshold_stats
+
+IN = np.array([0.9, 0.8, 0.7, 0.95])
+OK = np.array([True, True, False, True])
+OOC = np.array([0.5, 0.6, 0.75])
+
+
+def test_threshold_stats_counts_what_a_threshold_accepts() -> None:
+    st = threshold_stats(0.78, IN, OK, OOC)
+    assert st["threshold"] == 0.78
+    assert st["ooc_accepted"] == 0.0 and st["max_rejected_ooc"] == 0.75
+    assert st["in_catalogue_top1"] == 0.75  # 3 of 4 right before any threshold
+    assert st["in_catalogue_accepted_correct"] == 0.75  # 0.9, 0.8, 0.95 are right and above
+    assert st["accuracy_drop_points"] == 0.0
+    st = threshold_stats(0.85, IN, OK, OOC)
+    assert st["in_catalogue_accepted_correct"] == 0.5 and st["accuracy_drop_points"] == 25.0
+    st = threshold_stats(0.55, IN, OK, OOC)
+    assert st["ooc_accepted"] == pytest.approx(2 / 3) and st["max_rejected_ooc"] == 0.5
+
+
+def test_threshold_stats_of_empty_samples_is_defined() -> None:
+    e = np.array([])
+    st = threshold_stats(0.5, e, e.astype(bool), e)
+    assert st["ooc_accepted"] == 0.0 and st["in_catalogue_top1"] == 0.0 and st["max_rejected_ooc"] is None
+
+
+def test_choose_threshold_is_the_lowest_that_keeps_ooc_under_the_bound() -> None:
+    st = choose_threshold(IN, OK, OOC, max_ooc=0.0)
+    assert st["threshold"] == pytest.approx(0.75 + 1e-6)  # just above the highest out-of-catalogue score
+    assert st["ooc_accepted"] == 0.0
+    st = choose_threshold(IN, OK, OOC, max_ooc=0.34)  # one of three may pass
+    assert st["threshold"] == pytest.approx(0.6 + 1e-6) and st["ooc_accepted"] == pytest.approx(1 / 3)
+    assert choose_threshold(IN, OK, OOC, max_ooc=1.0)["threshold"] == 0.0  # anything goes: the floor
+
+
+def test_choose_threshold_never_goes_under_the_floor() -> None:
+    st = choose_threshold(IN, OK, OOC, max_ooc=0.0, floor=0.9)
+    assert st["threshold"] == 0.9 and st["accuracy_drop_points"] == 25.0
+    # with no out-of-catalogue photo at all, the floor is the answer
+    assert choose_threshold(IN, OK, np.array([]), floor=0.3)["threshold"] == 0.3
