@@ -74,7 +74,7 @@ def test_embedding_db_recognizes_with_its_model(
     root = Path(shutil.copytree(built_root, tmp_path / "root"))
     build_reference(root, a, progress=False, calibrate=False)
     rec = Recognizer(root)
-    assert rec.shortlist == "both"
+    assert rec.policy.shortlist == "both"
     r = rec.recognize_array(photo_of(small_catalog, 3, seed=1))
     # a random-weight model is useless on its own; the descriptor votes + verification still find the card
     assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[3].card_id
@@ -185,21 +185,21 @@ def test_region_search_stops_at_a_decisive_match(tf_rec: Recognizer) -> None:
 
     det = Detection(np.zeros((4, 2), np.float32), np.zeros((8, 8, 3), np.uint8), True, 1.0)
     thr = tf_rec.thresholds["min_inliers"]
-    assert tf_rec._decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True))
-    assert not tf_rec._decisive(Scored(det, [(0, 2 * thr - 1), (1, 3.0)], True))
-    assert not tf_rec._decisive(Scored(det, [(0, 2 * thr), (1, 2 * thr)], True))  # a tie is not decisive
+    assert tf_rec.decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True))
+    assert not tf_rec.decisive(Scored(det, [(0, 2 * thr - 1), (1, 3.0)], True))
+    assert not tf_rec.decisive(Scored(det, [(0, 2 * thr), (1, 2 * thr)], True))  # a tie is not decisive
     cos = tf_rec.thresholds["min_score"]
-    assert tf_rec._decisive(Scored(det, [(0, min(cos + 0.05, 1.0)), (1, cos - 0.2)], False))
-    assert not tf_rec._decisive(Scored(det, [(0, cos - 0.01), (1, cos - 0.2)], False))
-    assert not tf_rec._decisive(Scored(det, [], False))
+    assert tf_rec.decisive(Scored(det, [(0, min(cos + 0.05, 1.0)), (1, cos - 0.2)], False))
+    assert not tf_rec.decisive(Scored(det, [(0, cos - 0.01), (1, cos - 0.2)], False))
+    assert not tf_rec.decisive(Scored(det, [], False))
     # the cheap first look's quad: a cosine must get halfway from the threshold to 1
-    assert not tf_rec._decisive(
+    assert not tf_rec.decisive(
         Scored(det, [(0, cos + 0.4 * (1 - cos)), (1, cos - 0.2)], False), share=FAST_COSINE_SHARE
     )
-    assert tf_rec._decisive(
+    assert tf_rec.decisive(
         Scored(det, [(0, cos + 0.6 * (1 - cos)), (1, cos - 0.2)], False), share=FAST_COSINE_SHARE
     )
-    assert tf_rec._decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True), share=FAST_COSINE_SHARE)
+    assert tf_rec.decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True), share=FAST_COSINE_SHARE)
 
 
 def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
@@ -220,17 +220,16 @@ def test_second_orientation_is_embedded_only_when_the_first_is_not_decisive(
         embed = rec.embedder.embed
         rec.embedder.embed = lambda imgs, *a, **k: (sizes.append(len(imgs)), embed(imgs, *a, **k))[1]
         rec.thresholds = {**rec.thresholds, "min_score": min_score}
-        ranked, _, _ = rec._embed_rows(crop, 3, None)
+        ranked, _, _ = rec.embed_rows(crop, 3, None)
         assert ranked and all(-1.0 <= s <= 1.0 for _, s in ranked)
         return sizes
 
     seq = Recognizer(root, verify=False)
-    assert seq.orientations == "sequential"
+    assert seq.policy.orientations == "sequential"
     assert batches(seq, -1.0) == [1]  # decisive at once: the turned crop is never embedded
     assert batches(seq, 2.0) == [1, 1]  # never decisive: both orientations, one at a time
     assert batches(Recognizer(root, verify=False, orientations="both"), -1.0) == [2]
-    ex = Recognizer(root, verify=False)
-    ex.exhaustive = True  # calibration: no early stop, so both orientations even when decisive
+    ex = Recognizer(root, verify=False).with_policy(exhaustive=True)  # calibration: no early stop
     assert batches(ex, -1.0) == [1, 1]
     with pytest.raises(ReferenceDBError, match="unknown orientations"):
         Recognizer(root, orientations="sideways")
@@ -250,7 +249,7 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
     full = R.detect_all
     monkeypatch.setattr(R, "detect_all", lambda *a, **k: (calls.append("full"), full(*a, **k))[1])
     rec = Recognizer(tf_root)
-    assert rec.fast_first and detect_fast(photo) is not None
+    assert rec.policy.fast_first and detect_fast(photo) is not None
     r = rec.recognize_array(photo, name="p")
     assert r["status"] == "ok" and r["card"]["card_id"] == want
     assert calls == []  # decided by the fast look
@@ -262,7 +261,7 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
     assert calls == ["full"]
     assert Recognizer(tf_root, fast_first=False).recognize_array(photo, name="p")["card"]["card_id"] == want
     # the layout descriptor alone never clears the fast bar: no fast look by default there
-    assert not Recognizer(tf_root, verify=False).fast_first
+    assert not Recognizer(tf_root, verify=False).policy.fast_first
 
 
 def test_cli_no_fast_runs_only_the_full_search(
@@ -316,7 +315,7 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
         return rec.recognize_array(photo, name="p"), sizes
 
     rec = Recognizer(root, embed_first=True)
-    assert rec.embed_first and "embedding first" in rec.mode
+    assert rec.policy.embed_first and "embedding first" in rec.mode
     # min_score -1: the bar is -1 + 0.6 x 2 = 0.2, which the best cosine clears: decided by the embedding
     r, sizes = run_once(rec, -1.0)
     assert r["status"] == "ok" and r["timings_ms"]["verify"] == 0.0 and orb_calls == []
@@ -330,7 +329,9 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     assert off["card"] == r["card"] and off_sizes == sizes  # the same crops, each embedded once
     off, _ = run_once(Recognizer(root), -1.0)
     assert off["timings_ms"]["verify"] > 0 and orb_calls  # uncalibrated DB: off by default
-    assert not Recognizer(root).embed_first and not Recognizer(root, embed_first=False).embed_first
+    assert (
+        not Recognizer(root).policy.embed_first and not Recognizer(root, embed_first=False).policy.embed_first
+    )
     # a DB whose thresholds were calibrated turns it on by default
     from pokecard.store import open_store
 
@@ -338,9 +339,9 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     man = st.get_json("data/reference/manifest.json")
     man["calibration"] = {**man["calibration"], "method": "leave-one-out simulated photos"}
     st.put_json("data/reference/manifest.json", man, force=True)
-    assert Recognizer(root).embed_first and not Recognizer(root, embed_first=False).embed_first
+    assert Recognizer(root).policy.embed_first and not Recognizer(root, embed_first=False).policy.embed_first
     # no model: nothing to decide with, the option is ignored
-    assert not Recognizer(tf_root, embed_first=True).embed_first
+    assert not Recognizer(tf_root, embed_first=True).policy.embed_first
     d = tmp_path / "p"
     d.mkdir()
     write_jpeg(d / "c.jpg", photo)
@@ -365,9 +366,8 @@ def test_exhaustive_scores_bound_what_any_early_stop_returns(
     build_reference(root, a, progress=False, calibrate=False)
     photos = [photo_of(small_catalog, i, seed=11) for i in (0, 3, 6)]
     for verify in (False, True):
-        ex = Recognizer(root, verify=verify)
-        ex.exhaustive = True
-        assert not ex._decisive(ex.score(photos[0]))
+        ex = Recognizer(root, verify=verify).with_policy(exhaustive=True)
+        assert not ex.decisive(ex.score(photos[0]))
         for photo in photos:
             top = ex.score(photo).ranked[0][1]
             for thr in ((-1.0, 0.0), (2.0, 1e9)):  # (min_score, min_inliers): stop at once / never

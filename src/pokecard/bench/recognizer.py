@@ -217,7 +217,7 @@ def _corners(photos: list[tuple[int, np.ndarray, np.ndarray]]) -> dict[str, Any]
 def _unknown(
     rec: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], row_of: dict[int, int]
 ) -> dict[str, Any]:
-    thr = rec._threshold(rec.verify)
+    thr = rec.threshold(rec.policy.verify)
     loo_acc, in_ok = 0, 0
     for i, photo, _ in photos:
         row = row_of[i]

@@ -84,15 +84,11 @@ def calibrate_reference(
     recognizer would answer if the card were not in the catalogue), plus every image in
     ``ooc_dir`` (real photos of cards that are not in the catalogue, card backs).
     """
-    rec = Recognizer(store, backend=backend, threads=None, top_k=5)
-    # Every photo scored without early stops: the recognizer stops early once a score clears a
-    # bar derived from the thresholds, so scoring with the placeholder thresholds of a DB being
-    # built gave other scores than the finished DB gives (card-grader photos: 3 of 313 out-of-
-    # catalogue photos at the chosen cosine, 9 of 193 with the finished DB). The exhaustive
-    # score is the best over every region, an upper bound of what any threshold's early stop
-    # returns: the out-of-catalogue rate it calibrates is not exceeded by the recognizer.
-    rec.exhaustive = True
-    db = rec.db
+    base = Recognizer(store, backend=backend, threads=None, top_k=5)
+    # Exhaustive (no early stop): a score then does not depend on the placeholder thresholds
+    # of the DB being built, and bounds what any threshold's early stop returns, so the
+    # out-of-catalogue rate it calibrates is not exceeded by the recognizer (docs/recognizer.md).
+    db = base.db
     rng = np.random.default_rng(seed)
     # more photos than cards (small catalogues): several photos per card, other seeds
     rows = sorted(rng.choice(len(db), size=min(n, len(db)), replace=False).tolist())
@@ -100,6 +96,7 @@ def calibrate_reference(
     by_id = {c.card_id: c for c in catalog.cards}
     out: dict[str, Any] = {"method": "leave-one-out simulated photos", "photos": len(rows), "thresholds": {}}
     modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
+    recs = {verify: base.with_policy(verify=verify, exhaustive=True) for _, verify in modes}
     data: dict[str, dict[str, list[float]]] = {k: {"in": [], "ok": [], "ooc": []} for k, _ in modes}
     ooc_files = (
         sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
@@ -113,7 +110,7 @@ def calibrate_reference(
                 catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + j * 4096 + row
             )
             for key, verify in modes:
-                rec.verify = verify
+                rec = recs[verify]
                 sc = rec.score(photo)
                 best_row, best = sc.ranked[0] if sc.ranked else (-1, 0.0)
                 data[key]["in"].append(best)
@@ -128,8 +125,7 @@ def calibrate_reference(
                 log.warning("calibration: skipping %s", e)
                 continue
             for key, verify in modes:
-                rec.verify = verify
-                sc = rec.score(img)
+                sc = recs[verify].score(img)
                 data[key]["ooc"].append(sc.ranked[0][1] if sc.ranked else 0.0)
             advance(1)
     for key, _ in modes:
