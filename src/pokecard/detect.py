@@ -12,9 +12,16 @@ Classical and training-free, so it runs the same on a Pi and needs no model:
    its side ratio is near 63:88 (perspective allowed);
 5. corners are refined by fitting a line to the contour points along each side and
    intersecting neighbouring lines, which puts them where the straight edges meet, not on
-   the rounded corner;
-6. the best quad (area x aspect fit) is warped to the canonical crop; the short side is on
-   top, which leaves a 180-degree ambiguity that the recognizer resolves.
+   the rounded corner; then each side is snapped to the strongest colour edge across it
+   (``_Edges.snap``), and a quad that is a sleeve or a toploader around a card gives way to
+   the card inside it;
+6. quads are scored (area x aspect fit x edge support); a flat interior (a blank sheet) or a
+   blue border band (a card back, ``_back_border``) counts against a quad;
+7. the best quad is warped to the canonical crop; the short side is on top, which leaves a
+   180-degree ambiguity that the recognizer resolves.
+
+:func:`detect_fast` is the cheap first look the recognizer tries before all of this: the
+first binarization only, fitted sides, no edge snapping, card backs and blank sheets refused.
 
 When no quad passes, :func:`detect` returns the whole frame as the crop with a low
 confidence (``found=False``); the recognizer then decides between a match and ``no_card``.

@@ -32,8 +32,8 @@ from pokecard.photo.config import PhotoConfig
 # Bumped whenever the same (card, seed, config) gives different pixels: caches of simulated
 # photos (training pools, shards) include it in their key.
 SIMULATOR_VERSION = "photo-2"
-CORNER_RADIUS = 3.0 / 63.0
-CROP_RENDER_MAX = 380.0  # px: crops render the card at most this tall (the crop is 352)  # real card corners: 3 mm radius on a 63 mm wide card
+CORNER_RADIUS = 3.0 / 63.0  # real card corners: 3 mm radius on a 63 mm wide card
+CROP_RENDER_MAX = 380.0  # px: crops render the card at most this tall (the crop is 352)
 
 
 # ------------------------------------------------------------------------------ utilities
