@@ -56,6 +56,7 @@ lint: setup ## ruff + terraform fmt/validate + checkov (own venv)
 	set -euo pipefail
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/python scripts/check_layers.py
 	bash scripts/infra.sh lint
 
 demo: setup ## The main job on the embedded default: synth catalogue -> train -> export -> index -> recognize

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pokecard.bench.recognizer import _queries, _vectors, scale_check, usearch_compare
+from pokecard.bench.recognizer.search import catalogue_vectors, photo_queries, scale_check, usearch_compare
 
 
 def test_usearch_sweep_rows_and_exact_agrees_with_numpy_brute_force() -> None:
@@ -33,12 +33,12 @@ def test_usearch_sweep_rows_and_exact_agrees_with_numpy_brute_force() -> None:
 def test_sweep_vectors_and_queries_look_like_photos_of_cards() -> None:
     """Queries sit at cosine 0.7-0.9 to a catalogue vector; some vectors are near-duplicates."""
     rng = np.random.default_rng(0)
-    x = _vectors(500, 64, rng)
+    x = catalogue_vectors(500, 64, rng)
     assert np.allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
     sim = x @ x.T
     np.fill_diagonal(sim, -1)
     assert np.sum(sim.max(axis=1) >= 0.9) >= 0.15 * len(x)  # near-duplicate groups
-    q = _queries(x, 50, rng)
+    q = photo_queries(x, 50, rng)
     best = (q @ x.T).max(axis=1)
     assert np.all((best >= 0.7 - 1e-4) & (best <= 1.0)) and np.median(best) < 0.95
 
@@ -65,7 +65,9 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     import shutil
     from pathlib import Path
 
-    from pokecard.bench.recognizer import _jpegs, _run_mode, orientation_cost
+    from pokecard.bench.recognizer.accuracy import run_mode
+    from pokecard.bench.recognizer.common import write_jpegs
+    from pokecard.bench.recognizer.throughput import orientation_cost
     from pokecard.recognize import Recognizer
     from pokecard.reference.build import build_reference
 
@@ -76,11 +78,11 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     build_reference(root, a, progress=False, calibrate=False)
     photos = [(i, photo_of(small_catalog, i, seed=4), None) for i in (1, 5)]
     rows = {i: i for i in range(len(small_catalog.cards))}
-    only = _run_mode(Recognizer(root, threads=1, verify=False), photos, rows)
-    both = _run_mode(Recognizer(root, threads=1, shortlist="embedding"), photos, rows)
+    only = run_mode(Recognizer(root, threads=1, verify=False), photos, rows)
+    both = run_mode(Recognizer(root, threads=1, shortlist="embedding"), photos, rows)
     # the same photos as JPEG files: decode is measured and counted in the end-to-end total
-    files = _jpegs(photos, tmp_path / "jpg")
-    from_files = _run_mode(Recognizer(root, threads=1, verify=False), photos, rows, files)
+    files = write_jpegs(photos, tmp_path / "jpg")
+    from_files = run_mode(Recognizer(root, threads=1, verify=False), photos, rows, files)
     for m in (only, both, from_files):
         assert m["photos"] == 2 and set(m["ms"]) == {"decode", "detect", "embed", "search", "verify", "total"}
         assert m["ms"]["embed"]["p50"] > 0 and m["ms"]["search"]["p50"] > 0
@@ -173,18 +175,19 @@ def test_throughput_counts_every_photo_of_every_worker_after_start_up(
     and the rate is photos over the span of the timed work, start-up excluded."""
     import time
 
-    from pokecard.bench.recognizer import _jpegs, _throughput
+    from pokecard.bench.recognizer.common import write_jpegs
+    from pokecard.bench.recognizer.throughput import photos_per_second
 
     from .conftest import photo_of
 
     photos = [(i, photo_of(small_catalog, i, seed=6), None) for i in range(4)]
-    files = _jpegs(photos, tmp_path / "jpg")
+    files = write_jpegs(photos, tmp_path / "jpg")
     t0 = time.perf_counter()
-    rate = _throughput(tf_root, files, 2)
+    rate = photos_per_second(tf_root, files, 2)
     wall = time.perf_counter() - t0
     # 4 photos over less than the whole call (which includes two interpreters starting)
     assert rate > 4 / wall
-    assert _throughput(tf_root, files[:2], 1) > 0
+    assert photos_per_second(tf_root, files[:2], 1) > 0
     # a worker that fails (no reference DB in this root) is an error, not a hang
     with pytest.raises(RuntimeError, match="worker process failed"):
-        _throughput(built_root, files, 2)
+        photos_per_second(built_root, files, 2)

@@ -141,11 +141,11 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def _photo_like(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` clustered unit vectors with near-duplicate pairs, and queries at cosine 0.7-0.9 to one of them."""
-    from pokecard.bench.recognizer import _queries, _vectors
+    from pokecard.bench.recognizer.search import catalogue_vectors, photo_queries
 
     rng = np.random.default_rng(seed)
-    x = _vectors(n, d, rng)
-    return x, _queries(x, 150, rng)
+    x = catalogue_vectors(n, d, rng)
+    return x, photo_queries(x, 150, rng)
 
 
 @pytest.mark.parametrize("exact", [True, False])
