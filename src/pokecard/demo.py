@@ -29,7 +29,7 @@ from pokecard.model_files import resolve_model
 from pokecard.photo import PhotoConfig, eval_seed, simulate_crop, simulate_scene
 from pokecard.recognize import Recognizer
 from pokecard.reference.db import ReferenceDB
-from pokecard.store import open_store
+from pokecard.store import Store, open_store
 from pokecard.train.pipeline import train
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _crop_eval(store: Any, cards: list[np.ndarray], card_ids: list[str], per_card: int) -> dict[str, Any]:
+def _crop_eval(store: Store, cards: list[np.ndarray], card_ids: list[str], per_card: int) -> dict[str, Any]:
     """Student ONNX on held-out rectified crops vs the reference DB's embeddings."""
     man = store.get_json(layout.REFERENCE_MANIFEST)
     model = resolve_model(store, (man.get("model") or {}).get("key") or (man.get("model") or {}).get("path"))
@@ -99,7 +99,7 @@ def _crop_eval(store: Any, cards: list[np.ndarray], card_ids: list[str], per_car
 
 
 def _scene_eval(
-    store: Any, cards: list[np.ndarray], card_ids: list[str], per_card: int, verify: bool
+    store: Store, cards: list[np.ndarray], card_ids: list[str], per_card: int, verify: bool
 ) -> dict[str, Any]:
     """The recognizer end to end on held-out scenes (photo -> detect -> embed -> search [-> verify])."""
     rec = Recognizer(store, verify=verify)

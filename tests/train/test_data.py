@@ -60,7 +60,7 @@ def test_pipeline_swaps_in_a_fresh_pool_at_each_refresh_boundary(
     synth_cat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pokecard.train.data as data
-    from pokecard.train import pipeline
+    from pokecard.train import trainer
     from pokecard.train.pipeline import train
 
     from .conftest import write_preset
@@ -72,7 +72,7 @@ def test_pipeline_swaps_in_a_fresh_pool_at_each_refresh_boundary(
                 self._next.result()
             return super().ready()
 
-    monkeypatch.setattr(pipeline, "PoolRefresher", Waiting)  # the name the pipeline calls
+    monkeypatch.setattr(trainer, "PoolRefresher", Waiting)  # the name the trainer calls
     preset = write_preset(
         tmp_path / "p.json",
         teacher={"epochs": 3, "steps_per_epoch": 1},
@@ -93,9 +93,10 @@ def test_automatic_threads_measure_both_settings_and_leave_the_weights_untouched
 
     from pokecard.modelcard import ModelCard
     from pokecard.models import create_model
-    from pokecard.train import pipeline
+    from pokecard.train import run as run_mod
+    from pokecard.train import trainer
 
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(trainer.os, "cpu_count", lambda: 2)
     net = create_model("student", embedding_dim=32, input_size=(64, 48))
     before = {k: v.clone() for k, v in net.state_dict().items()}
     card = ModelCard(name="s", architecture="efficientnet_lite0", embedding_dim=32, input_size=(64, 48))
@@ -104,10 +105,10 @@ def test_automatic_threads_measure_both_settings_and_leave_the_weights_untouched
     real = torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda t: (asked.append(t), real(t)))
     run = type("R", (), {"device": "cpu", "cfg": type("C", (), {"channels_last": False})()})()
-    run.to_input = lambda b, c: pipeline._Run.to_input(run, b, c)  # type: ignore[attr-defined]
+    run.to_input = lambda b, c: run_mod.Run.to_input(run, b, c)  # type: ignore[attr-defined]
     old = torch.get_num_threads()
     try:
-        pipeline._pick_threads(run, net, card, images, batch=4)
+        trainer.pick_threads(run, net, card, images, batch=4)
         assert asked[:2] == [2, 1] and asked[-1] in (1, 2)
         assert torch.get_num_threads() == asked[-1]
     finally:

@@ -131,10 +131,6 @@ def _card_key(card: Card, data: bytes) -> str:
     return h.hexdigest()
 
 
-def _open(store: Any) -> Any:
-    return store if isinstance(store, Store) else open_store(store)
-
-
 @dataclass
 class _Checked:
     """A card that passed validation: its image's path, content key and extension (no pixels:
@@ -239,7 +235,9 @@ def _process(ck: _Checked) -> tuple[bytes, bytes]:
     return data, encode_jpeg(canonical_crop(cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)))
 
 
-def build_catalog(source: str | Path | Catalog, store: Any, *, skip_bad: bool = False) -> BuildReport:
+def build_catalog(
+    source: str | Path | Catalog, store: Store | str | Path, *, skip_bad: bool = False
+) -> BuildReport:
     """Validate ``source`` and write raw images, metadata and canonical crops into ``store``."""
     catalog = source if isinstance(source, Catalog) else load_catalog(source)
     if not catalog.cards:
@@ -255,7 +253,7 @@ def build_catalog(source: str | Path | Catalog, store: Any, *, skip_bad: bool = 
     for b in bad:
         log.warning("skipping bad card %s", b)
 
-    st = _open(store)
+    st = open_store(store)
     old: dict[str, Any] = {}
     if st.exists(layout.PROCESSED_INDEX):
         try:
@@ -325,13 +323,13 @@ def build_catalog(source: str | Path | Catalog, store: Any, *, skip_bad: bool = 
     return report
 
 
-def load_processed(store: Any, cache_dir: str | Path | None = None) -> Catalog:
+def load_processed(store: Store | str | Path, cache_dir: str | Path | None = None) -> Catalog:
     """The built catalogue: cards whose images are the 352 x 252 canonical crops.
 
     For a local root the images are read in place; for S3 the processed folder is pulled
     (sha256-verified) into ``cache_dir`` (a temp folder when not given).
     """
-    st = _open(store)
+    st = open_store(store)
     if not st.exists(layout.PROCESSED_INDEX):
         raise CatalogError(
             f"{st.url}{layout.PROCESSED_INDEX} does not exist: run `pokecard catalog build --root ...` first"

@@ -20,7 +20,7 @@ from typing import Any
 
 from pokecard import layout
 from pokecard.config import load_settings
-from pokecard.store import LocalStore
+from pokecard.store import LocalStore, Store
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "pokecard-training"
@@ -88,7 +88,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def open_tracker(store: Any, enabled: bool, run_name: str, tags: dict[str, str]) -> Tracker:
+def open_tracker(store: Store, enabled: bool, run_name: str, tags: dict[str, str]) -> Tracker:
     """MLflow on the root's SQLite file (or MLFLOW_TRACKING_URI); a no-op tracker when off."""
     if not enabled:
         return Tracker()
@@ -115,7 +115,7 @@ def open_tracker(store: Any, enabled: bool, run_name: str, tags: dict[str, str])
         return Tracker()
 
 
-def record_run_index(store: Any, tracker: Tracker, entry: dict[str, Any]) -> None:
+def record_run_index(store: Store, tracker: Tracker, entry: dict[str, Any]) -> None:
     """Append this run to ``experiments/mlflow/experiments_index.json`` (what ran, where tracked)."""
     doc = store.get_json(layout.MLFLOW_INDEX) if store.exists(layout.MLFLOW_INDEX) else {}
     doc.setdefault("experiment", EXPERIMENT)
@@ -129,7 +129,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def append_csv(store: Any, key: str, rows: list[dict[str, Any]]) -> None:
+def append_csv(store: Store, key: str, rows: list[dict[str, Any]]) -> None:
     """Append rows to a CSV in the store (header from the union of columns, old rows kept)."""
     old: list[dict[str, Any]] = []
     if store.exists(key):
@@ -147,7 +147,7 @@ def append_csv(store: Any, key: str, rows: list[dict[str, Any]]) -> None:
     store.put_bytes(key, buf.getvalue().encode())
 
 
-def update_lineage(store: Any, version: str, node: str, info: dict[str, Any]) -> None:
+def update_lineage(store: Store, version: str, node: str, info: dict[str, Any]) -> None:
     """``model_lineage.json``: catalogue -> teacher -> gallery -> student -> onnx -> reference."""
     doc = store.get_json(layout.MODEL_LINEAGE) if store.exists(layout.MODEL_LINEAGE) else {}
     v = doc.setdefault("versions", {}).setdefault(version, {})

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from pokecard.bench.recognizer.common import latency_summary
+from pokecard.catalog.model import Catalog
 from pokecard.detect import detect
 from pokecard.features import orb_features
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def phash_baseline(
-    catalog: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], crops: bool
+    catalog: Catalog, photos: list[tuple[int, np.ndarray, np.ndarray]], crops: bool
 ) -> dict[str, Any]:
     import imagehash
     from PIL import Image
@@ -36,7 +37,7 @@ def phash_baseline(
 
 
 def orb_bruteforce(
-    catalog: Any, photos: list[tuple[int, np.ndarray, np.ndarray]], nfeat: int = 1000
+    catalog: Catalog, photos: list[tuple[int, np.ndarray, np.ndarray]], nfeat: int = 1000
 ) -> dict[str, Any]:
     """Popular open-source scanners: ORB of the photo vs ORB of every card, RANSAC inliers, best wins."""
     import cv2

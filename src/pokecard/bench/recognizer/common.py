@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from pokecard.catalog.model import Catalog
 from pokecard.model_files import find_student
 from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
 
@@ -64,7 +64,9 @@ def load_note() -> str:
     )
 
 
-def held_out_photos(catalog: Any, idx: list[int], per_card: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
+def held_out_photos(
+    catalog: Catalog, idx: list[int], per_card: int
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
     out = []
     for i in idx:
         img = catalog.load_image(catalog.cards[i])
