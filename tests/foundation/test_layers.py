@@ -97,3 +97,20 @@ def test_each_broken_rule_is_reported(tmp_path: Path, files: dict[str, str], exp
 def test_the_cli_may_import_the_library_inside_its_commands(tmp_path: Path) -> None:
     root = _package(tmp_path, {"low.py": "x = 1\n", "cli.py": "def cmd():\n    from pokecard.low import x\n"})
     assert _checker().check(root, LAYERS) == []
+
+
+def test_every_module_imports() -> None:
+    """Top-level imports are the rule now, so a wrong name anywhere fails at import."""
+    import importlib
+    import pkgutil
+
+    import pokecard
+
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(pokecard.__path__, "pokecard.")
+        if not m.name.endswith("__main__")
+    ]
+    assert len(names) > 50
+    for name in names:
+        importlib.import_module(name)

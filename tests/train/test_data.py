@@ -60,7 +60,7 @@ def test_pipeline_swaps_in_a_fresh_pool_at_each_refresh_boundary(
     synth_cat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import pokecard.train.data as data
-    from pokecard.train import trainer
+    from pokecard.train import loop
     from pokecard.train.pipeline import train
 
     from .conftest import write_preset
@@ -72,7 +72,7 @@ def test_pipeline_swaps_in_a_fresh_pool_at_each_refresh_boundary(
                 self._next.result()
             return super().ready()
 
-    monkeypatch.setattr(trainer, "PoolRefresher", Waiting)  # the name the trainer calls
+    monkeypatch.setattr(loop, "PoolRefresher", Waiting)  # the name the training loop calls
     preset = write_preset(
         tmp_path / "p.json",
         teacher={"epochs": 3, "steps_per_epoch": 1},

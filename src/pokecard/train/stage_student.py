@@ -6,9 +6,10 @@ import logging
 from typing import Any
 
 from pokecard import layout
+from pokecard.train.loop import FitJob, fit_network
 from pokecard.train.run import Run, StageResult, file_sha256
 from pokecard.train.tracking import update_lineage
-from pokecard.train.trainer import finish_training, fit_network, net_and_pool
+from pokecard.train.trainer import finish_training, net_and_pool
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,7 @@ def stage_student(run: Run, h: str, res: StageResult) -> None:
             total = total + lc.student_id_weight * l_id
         return total, parts
 
-    history = fit_network(
-        run,
+    job = FitJob(
         "student",
         sc,
         net,
@@ -58,9 +58,9 @@ def stage_student(run: Run, h: str, res: StageResult) -> None:
         pool,
         layout.student_dir(v),
         h,
-        res,
         prototypes=(lambda: id_loss.proxies) if id_loss is not None else (lambda: gallery),
     )
+    history = fit_network(run, job, res)
     finish_training(
         run, "student", net, card, layout.student_checkpoint(v), layout.student_dir(v), history, res
     )

@@ -6,9 +6,10 @@ import logging
 from typing import Any
 
 from pokecard import layout
+from pokecard.train.loop import FitJob, fit_network
 from pokecard.train.run import Run, StageResult, file_sha256
 from pokecard.train.tracking import update_lineage
-from pokecard.train.trainer import finish_training, fit_network, net_and_pool
+from pokecard.train.trainer import finish_training, net_and_pool
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,7 @@ def stage_teacher(run: Run, h: str, res: StageResult) -> None:
         loss = loss_mod(emb, y)
         return loss, {}
 
-    history = fit_network(
-        run,
+    job = FitJob(
         "teacher",
         sc,
         net,
@@ -35,9 +35,9 @@ def stage_teacher(run: Run, h: str, res: StageResult) -> None:
         pool,
         layout.teacher_dir(v),
         h,
-        res,
         prototypes=lambda: loss_mod.proxies,
     )
+    history = fit_network(run, job, res)
     finish_training(
         run, "teacher", net, card, layout.teacher_checkpoint(v), layout.teacher_dir(v), history, res
     )
