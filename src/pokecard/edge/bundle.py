@@ -211,21 +211,27 @@ def make_bundle(
             raise BundleError(f"{whl}: not a wheel file")
         (stage / WHEELS).mkdir()
         shutil.copy2(whl, stage / WHEELS / whl.name)
-        from pokecard import __version__
+        return pack(stage, out, {"reference": info, "wheel": f"{WHEELS}/{whl.name}"})
 
-        files = bm.hash_tree(stage)
-        man = {
-            "format": bm.FORMAT,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "pokecard_version": __version__,
-            "reference": info,
-            "wheel": f"{WHEELS}/{whl.name}",
-            "files": files,
-        }
-        (stage / bm.MANIFEST).write_text(json.dumps(man, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        with atomic.atomic_open(out, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
-            for p in sorted(stage.rglob("*")):
-                tar.add(p, arcname=p.relative_to(stage).as_posix(), recursive=False)
+
+def pack(stage: str | os.PathLike[str], out: str | os.PathLike[str], meta: dict[str, Any]) -> BundleInfo:
+    """Write ``stage``'s manifest (sha256 + size of every file, plus ``meta``) and archive it
+    atomically as ``out``."""
+    from pokecard import __version__
+
+    stage, out = Path(stage), Path(out)
+    files = bm.hash_tree(stage)
+    man = {
+        "format": bm.FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "pokecard_version": __version__,
+        **meta,
+        "files": files,
+    }
+    (stage / bm.MANIFEST).write_text(json.dumps(man, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with atomic.atomic_open(out, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
+        for p in sorted(stage.rglob("*")):
+            tar.add(p, arcname=p.relative_to(stage).as_posix(), recursive=False)
     size = out.stat().st_size
     log.info("wrote %s (%d files + manifest, %d bytes)", out, len(files), size)
     return BundleInfo(out, len(files), size, sha256_file(out), man)

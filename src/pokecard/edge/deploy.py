@@ -152,11 +152,12 @@ class Deployer:
         )
         src = Path(bm.__file__).read_bytes()
         self.step("verify", f"{q(self.o.python)} - {q(d)}", stdin=src, what=f"sha256 of every file in {d} against bundle.json")
+        # --force-reinstall: a pokecard the system already has must not stand in for the release's
         pip = "--no-deps --no-index" if self.o.offline else f"-r {q(d + '/requirements-pi.txt')}"
         self.step(
             "venv",
             f"set -e; {q(self.o.python)} -m venv --system-site-packages {q(d + '/venv')}; "
-            f"{q(d + '/venv/bin/python')} -m pip install -q --disable-pip-version-check {pip} {q(d)}/wheels/*.whl; "
+            f"{q(d + '/venv/bin/python')} -m pip install -q --disable-pip-version-check --force-reinstall {pip} {q(d)}/wheels/*.whl; "
             f"rm -f {q(marker)}",
             what=f"{d}/venv (--system-site-packages) + the pokecard wheel" + (" (offline)" if self.o.offline else ""),
         )
