@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class DeployResult:
     removed: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     selftest: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -71,6 +73,16 @@ def open_upload(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+def render_unit_cmd(abs_base: str, user: str, source: str) -> str:
+    """The target-side shell pipeline that fills the release's unit template (``user`` may
+    be a ``$(...)`` the target expands)."""
+    unit = f"{abs_base}/current/systemd/{UNIT_NAME}"
+    return (
+        f'sed -e "s|{{user}}|{user}|g" -e {q("s|{base}|" + abs_base + "|g")} '
+        f"-e {q('s|{source}|' + source + '|g')} {q(unit)}"
+    )
+
+
 class Deployer:
     def __init__(self, remote: Remote, opts: DeployOptions, echo: Echo | None = None, dry_run: bool = False) -> None:
         self.r = remote
@@ -78,6 +90,7 @@ class Deployer:
         self.echo = echo or (lambda s: log.info("%s", s))
         self.dry_run = dry_run
         self.steps: list[str] = []
+        self.timings: dict[str, float] = {}  # seconds per step, for the log and docs/edge.md
         b = opts.base.rstrip("/") or "."
         self.base = b
         self.rel = f"{b}/releases"
@@ -88,7 +101,11 @@ class Deployer:
         self.echo(f"{name}: {what or command}" if not self.dry_run else f"{name}: ssh {self.r.host} {command}")
         if self.dry_run:
             return ""
-        return self.r.run(command, name, stdin)
+        t0 = time.perf_counter()
+        try:
+            return self.r.run(command, name, stdin)
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 2)
 
     def _switch_cmd(self, release: str) -> str:
         tmp = f"{self.base}/.current.tmp"
@@ -153,11 +170,15 @@ class Deployer:
         src = Path(bm.__file__).read_bytes()
         self.step("verify", f"{q(self.o.python)} - {q(d)}", stdin=src, what=f"sha256 of every file in {d} against bundle.json")
         # --force-reinstall: a pokecard the system already has must not stand in for the release's
+        # the system's pip (Debian's python3-pip on a Pi) is seen through --system-site-packages;
+        # only where there is none does the venv get its own (ensurepip: ~10 s more here)
+        vpy = q(d + "/venv/bin/python")
         pip = "--no-deps --no-index" if self.o.offline else f"-r {q(d + '/requirements-pi.txt')}"
         self.step(
             "venv",
-            f"set -e; {q(self.o.python)} -m venv --system-site-packages {q(d + '/venv')}; "
-            f"{q(d + '/venv/bin/python')} -m pip install -q --disable-pip-version-check --force-reinstall {pip} {q(d)}/wheels/*.whl; "
+            f"set -e; {q(self.o.python)} -m venv --without-pip --system-site-packages {q(d + '/venv')}; "
+            f"{vpy} -m pip --version >/dev/null 2>&1 || {vpy} -m ensurepip -q; "
+            f"{vpy} -m pip install -q --disable-pip-version-check --force-reinstall {pip} {q(d)}/wheels/*.whl; "
             f"rm -f {q(marker)}",
             what=f"{d}/venv (--system-site-packages) + the pokecard wheel" + (" (offline)" if self.o.offline else ""),
         )
@@ -167,11 +188,7 @@ class Deployer:
 
     def systemd(self, abs_base: str) -> None:
         sudo = '$( [ "$(id -u)" = 0 ] || echo sudo )'
-        user = "$(id -un)"
-        unit = f"{abs_base}/current/systemd/{UNIT_NAME}"
-        render = (
-            f"sed -e \"s|{{user}}|{user}|g\" -e {q('s|{base}|' + abs_base + '|g')} -e {q('s|{source}|' + self.o.source + '|g')} {q(unit)}"
-        )
+        render = render_unit_cmd(abs_base, "$(id -un)", self.o.source)
         self.step(
             "systemd",
             f"set -e; {render} | {sudo} tee /etc/systemd/system/{UNIT_NAME} >/dev/null; "
@@ -210,7 +227,7 @@ class Deployer:
         release = release_name()
         need = SPACE_FACTOR * bundle.stat().st_size + VENV_BYTES
         previous, abs_base, _ = self.preflight(need)
-        res = DeployResult(self.r.host, release, previous, steps=self.steps)
+        res = DeployResult(self.r.host, release, previous, steps=self.steps, timings=self.timings)
         part = self.upload(bundle, release)
         self.install(part, release)
         self.switch(release)

@@ -38,6 +38,7 @@ class Remote:
     identity: Path | None = None
     options: list[str] = field(default_factory=list)  # extra ``-o Key=Value``
     connect_timeout: int = 10
+    multiplex: bool = True  # one TCP+auth handshake per deploy, not per step (~0.6 s each here)
 
     def argv(self, command: str) -> list[str]:
         ssh = shutil.which("ssh")
@@ -50,12 +51,19 @@ class Remote:
             a += ["-p", str(self.port)]
         if self.identity:
             a += ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"]
+        if self.multiplex:
+            a += ["-o", "ControlMaster=auto", "-o", f"ControlPath={_control_dir()}/%C", "-o", "ControlPersist=30"]
         for o in self.options:
             a += ["-o", o]
         return [*a, "--", self.host, command]
 
     def run(self, command: str, step: str, stdin: IO[bytes] | bytes | None = None) -> str:
         """Run ``command`` with ``sh -c`` semantics on the target; its stdout, or a DeployError."""
+        if stdin is not None and not isinstance(stdin, bytes):
+            try:
+                stdin.fileno()
+            except (AttributeError, OSError, ValueError):  # an in-memory stream: send its bytes
+                stdin = stdin.read()
         kw: dict = {"input": stdin} if isinstance(stdin, bytes) else {"stdin": stdin or subprocess.DEVNULL}
         proc = subprocess.run(self.argv(command), capture_output=True, **kw)
         if proc.returncode == 0:
@@ -77,6 +85,16 @@ class Remote:
             hit = next(ln for ln in lines if "No space left" in ln or "quota" in ln)
             return DeployError(f"{self.host}: the target's disk is full during {step} ({hit}); free space there and deploy again")
         return DeployError(f"{self.host}: {step} failed on the target (exit {rc}): {last}")
+
+
+def _control_dir() -> str:
+    """A private folder for the multiplexing sockets (short path: sockets have a ~100 byte limit)."""
+    import os
+    import tempfile
+
+    d = Path(tempfile.gettempdir()) / f"pokecard-ssh-{os.getuid()}"
+    d.mkdir(mode=0o700, exist_ok=True)
+    return str(d)
 
 
 def q(s: str) -> str:
