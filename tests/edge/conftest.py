@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import require_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +76,9 @@ def broken_bundle(good_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -
     model.write_bytes(b"this is not an ONNX model" * 100)
     meta = json.loads((stage / "bundle.json").read_text())
     (stage / "bundle.json").unlink()
-    return bd.pack(stage, d / "broken.tar.gz", {k: v for k, v in meta.items() if k not in ("files", "format", "created")}).path
+    return bd.pack(
+        stage, d / "broken.tar.gz", {k: v for k, v in meta.items() if k not in ("files", "format", "created")}
+    ).path
 
 
 def free_port() -> int:
@@ -119,7 +120,9 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     (d / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
     os.chmod(d / "authorized_keys", 0o600)
     port = free_port()
-    user = os.environ.get("USER") or subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    user = (
+        os.environ.get("USER") or subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    )
     cfg = d / "sshd_config"
     cfg.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {d}/sshd.pid\n"
@@ -163,3 +166,10 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pokecard", *args], capture_output=True, text=True, timeout=timeout, env=env
     )
+
+
+def photo_of(catalog, i: int, seed: int):  # noqa: ANN001, ANN201
+    """A simulated phone photo of card ``i`` (held-out evaluation seed), RGB uint8."""
+    from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
+
+    return simulate_scene(catalog.load_image(catalog.cards[i]), eval_seed(i, seed), PhotoConfig.eval())[0]

@@ -18,7 +18,15 @@ def test_bundle_carries_everything_with_a_manifest(good_bundle: Path, tmp_path: 
     man = bd.verify_bundle(good_bundle)
     files = man["files"]
     model_key = f"{bd.ROOT_DIR}/{layout.student_onnx(bd.BUNDLE_VERSION)}"
-    for need in (model_key, f"{bd.ROOT_DIR}/{layout.REFERENCE_MANIFEST}", bd.EXPECTED, bd.CONFIG, bd.UNIT, bd.REQUIREMENTS, man["wheel"]):
+    for need in (
+        model_key,
+        f"{bd.ROOT_DIR}/{layout.REFERENCE_MANIFEST}",
+        bd.EXPECTED,
+        bd.CONFIG,
+        bd.UNIT,
+        bd.REQUIREMENTS,
+        man["wheel"],
+    ):
         assert need in files, need
     assert all(len(r["sha256"]) == 64 and r["size"] > 0 for r in files.values())
     reqs = (bd.unpack(good_bundle, tmp_path / "u") / bd.REQUIREMENTS).read_text()
@@ -61,7 +69,9 @@ def test_bundle_refuses_a_db_built_by_another_model(edge_root: Path, wheel: Path
     other = tmp_path / "other"
     other.mkdir()
     src = Path(__file__).resolve().parents[2] / "models" / "temporal-forces-student"
-    (other / "student_stage2_final.onnx").write_bytes((src / "student_stage2_final_int8.onnx").read_bytes() + b"\0")
+    (other / "student_stage2_final.onnx").write_bytes(
+        (src / "student_stage2_final_int8.onnx").read_bytes() + b"\0"
+    )
     ModelCard.load(src / "model_card.json").save(other / "model_card.json")
     out = tmp_path / "b.tar.gz"
     with pytest.raises(BundleError, match="reference DB was built by a model with sha256"):
@@ -74,7 +84,9 @@ def test_bundle_refuses_a_db_built_by_another_model(edge_root: Path, wheel: Path
     assert not out.exists()
 
 
-def test_selftest_passes_on_the_bundle_and_fails_on_a_broken_model(good_bundle: Path, broken_bundle: Path, tmp_path: Path) -> None:
+def test_selftest_passes_on_the_bundle_and_fails_on_a_broken_model(
+    good_bundle: Path, broken_bundle: Path, tmp_path: Path
+) -> None:
     from pokecard.edge.selftest import check, run_selftest
 
     rep = check(bd.unpack(good_bundle, tmp_path / "good"))

@@ -49,8 +49,16 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("target") / "pokecard"
 
 
-def test_first_deploy_installs_a_release_that_passes_selftest(sshd: Sshd, target: Path, good_bundle: Path) -> None:
-    proc = subprocess.run(_deploy_cli(sshd, target, good_bundle, "--keep", "2"), capture_output=True, text=True, env=_env(), timeout=300)
+def test_first_deploy_installs_a_release_that_passes_selftest(
+    sshd: Sshd, target: Path, good_bundle: Path
+) -> None:
+    proc = subprocess.run(
+        _deploy_cli(sshd, target, good_bundle, "--keep", "2"),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     rel = _current(target)
     assert rel and f"releases/{rel} is live" in proc.stdout
@@ -67,7 +75,9 @@ def test_first_deploy_installs_a_release_that_passes_selftest(sshd: Sshd, target
 def test_broken_model_rolls_back_by_itself(sshd: Sshd, target: Path, broken_bundle: Path) -> None:
     before = _current(target)
     assert before
-    proc = subprocess.run(_deploy_cli(sshd, target, broken_bundle), capture_output=True, text=True, env=_env(), timeout=300)
+    proc = subprocess.run(
+        _deploy_cli(sshd, target, broken_bundle), capture_output=True, text=True, env=_env(), timeout=300
+    )
     assert proc.returncode == 1
     err = proc.stderr.strip().splitlines()[-1]
     assert "health check failed, rolled back" in err and f"releases/{before} is live again" in err
@@ -78,7 +88,13 @@ def test_broken_model_rolls_back_by_itself(sshd: Sshd, target: Path, broken_bund
 
 def test_killed_deploy_leaves_the_previous_release_live(sshd: Sshd, target: Path, good_bundle: Path) -> None:
     before = _current(target)
-    p = subprocess.Popen(_deploy_cli(sshd, target, good_bundle), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), start_new_session=True)
+    p = subprocess.Popen(
+        _deploy_cli(sshd, target, good_bundle),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     while not list((target / "releases").glob("*.incomplete")):
         assert p.poll() is None and time.time() < deadline, "the deploy ended before it could be killed"
@@ -90,7 +106,9 @@ def test_killed_deploy_leaves_the_previous_release_live(sshd: Sshd, target: Path
     assert "selftest ok" in ok
 
 
-def test_second_deploy_cleans_up_keeps_n_and_rolls_back_by_hand(sshd: Sshd, target: Path, good_bundle: Path) -> None:
+def test_second_deploy_cleans_up_keeps_n_and_rolls_back_by_hand(
+    sshd: Sshd, target: Path, good_bundle: Path
+) -> None:
     first = _current(target)
     res = dp.Deployer(_remote(sshd), _opts(target, keep=2)).deploy(good_bundle)
     print("deploy step seconds:", res.timings)
@@ -111,11 +129,23 @@ def test_systemd_unit_verifies(target: Path, tmp_path: Path) -> None:
 
     from conftest import require_or_skip
 
-    require_or_skip(shutil.which("systemd-analyze") is not None, "systemd-analyze not installed", "POKECARD_REQUIRE_SYSTEMD")
+    require_or_skip(
+        shutil.which("systemd-analyze") is not None,
+        "systemd-analyze not installed",
+        "POKECARD_REQUIRE_SYSTEMD",
+    )
     unit = tmp_path / dp.UNIT_NAME
-    rendered = subprocess.run(["sh", "-c", dp.render_unit_cmd(str(target), "root", "video.mp4")], capture_output=True, text=True, check=True)
+    rendered = subprocess.run(
+        ["sh", "-c", dp.render_unit_cmd(str(target), "root", "video.mp4")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     unit.write_text(rendered.stdout)
-    assert f"ExecStart={target}/current/venv/bin/pokecard live --bundle {target}/current --source video.mp4" in unit.read_text()
+    assert (
+        f"ExecStart={target}/current/venv/bin/pokecard live --bundle {target}/current --source video.mp4"
+        in unit.read_text()
+    )
     out = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     (target / "current" / "venv" / "bin" / "pokecard").rename(target / "pk")  # a missing program is caught
@@ -128,11 +158,21 @@ def test_systemd_unit_verifies(target: Path, tmp_path: Path) -> None:
 def test_dry_run_prints_every_step_and_changes_nothing(sshd: Sshd, tmp_path: Path, good_bundle: Path) -> None:
     lines: list[str] = []
     dp.Deployer(_remote(sshd), _opts(tmp_path / "t"), echo=lines.append, dry_run=True).deploy(good_bundle)
-    assert [ln.split(":")[0] for ln in lines] == ["preflight", "upload", "unpack", "verify", "venv", "switch", "selftest"]
+    assert [ln.split(":")[0] for ln in lines] == [
+        "preflight",
+        "upload",
+        "unpack",
+        "verify",
+        "venv",
+        "switch",
+        "selftest",
+    ]
     assert not (tmp_path / "t").exists()
 
 
-def test_corrupted_upload_is_refused(sshd: Sshd, target: Path, good_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupted_upload_is_refused(
+    sshd: Sshd, target: Path, good_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = _current(target)
     data = bytearray(good_bundle.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one bit flipped in transit
@@ -155,7 +195,16 @@ def test_unreachable_host_and_refused_key(sshd: Sshd, tmp_path: Path, good_bundl
         dp.Deployer(refused, _opts(tmp_path / "t")).deploy(good_bundle)
     from pokecard.cli import run
 
-    argv = ["deploy", str(good_bundle), "--host", sshd.host, "--port", str(free_port()), "--dir", str(tmp_path / "t")]
+    argv = [
+        "deploy",
+        str(good_bundle),
+        "--host",
+        sshd.host,
+        "--port",
+        str(free_port()),
+        "--dir",
+        str(tmp_path / "t"),
+    ]
     assert run(argv) == 1
 
 
@@ -164,10 +213,17 @@ def test_disk_full_on_the_target(sshd: Sshd, tmp_path: Path, good_bundle: Path) 
 
     small = tmp_path / "small"
     small.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], capture_output=True
+        ).returncode
+        == 0
+    )
     require_or_skip(mounted, "cannot mount a small tmpfs here (needs root)", "POKECARD_REQUIRE_SSHD")
     try:
-        with pytest.raises(DeployError, match=r"not enough disk space under .*small/pokecard \(4\.\d MB free"):
+        with pytest.raises(
+            DeployError, match=r"not enough disk space under .*small/pokecard \(4\.\d MB free"
+        ):
             dp.Deployer(_remote(sshd), _opts(small / "pokecard")).deploy(good_bundle)
         assert not list((small / "pokecard" / "incoming").iterdir())
         # and when the space runs out mid-upload (the free-space check skipped), one clear line too
@@ -175,7 +231,9 @@ def test_disk_full_on_the_target(sshd: Sshd, tmp_path: Path, good_bundle: Path) 
         dp.SPACE_FACTOR, vb = 0, dp.VENV_BYTES
         dp.VENV_BYTES = 0
         try:
-            with pytest.raises(DeployError, match="the target's disk is full during upload .*No space left on device"):
+            with pytest.raises(
+                DeployError, match="the target's disk is full during upload .*No space left on device"
+            ):
                 dp.Deployer(_remote(sshd), _opts(small / "pokecard")).deploy(good_bundle)
         finally:
             dp.SPACE_FACTOR, dp.VENV_BYTES = monkey, vb

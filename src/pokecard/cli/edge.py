@@ -12,9 +12,13 @@ from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, j
 
 def export_hef_cmd(
     root: str = ROOT_OPT,
-    model: str = typer.Option("auto", "--model", help="Student ONNX, float32 (path or store key); auto = the newest."),
+    model: str = typer.Option(
+        "auto", "--model", help="Student ONNX, float32 (path or store key); auto = the newest."
+    ),
     hw_arch: str = typer.Option("hailo8l", "--hw-arch", help="hailo8 | hailo8l | hailo8r"),
-    calib: int = typer.Option(1024, "--calib", min=8, help="Calibration images (simulated photos, detected and rectified)."),
+    calib: int = typer.Option(
+        1024, "--calib", min=8, help="Calibration images (simulated photos, detected and rectified)."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Compile the student ONNX to a HEF. Without the Dataflow Compiler: prepare the calibration
@@ -33,11 +37,17 @@ def _bundle_callback(
     ctx: typer.Context,
     root: str = ROOT_OPT,
     out: Path = typer.Option(None, "--out", help="The bundle archive to write (.tar.gz)."),
-    model: str = typer.Option(None, "--model", help="The model to carry (default: the one that built the DB)."),
-    wheel: Path = typer.Option(None, "--wheel", help="A prebuilt pokecard wheel (default: built from this checkout)."),
+    model: str = typer.Option(
+        None, "--model", help="The model to carry (default: the one that built the DB)."
+    ),
+    wheel: Path = typer.Option(
+        None, "--wheel", help="A prebuilt pokecard wheel (default: built from this checkout)."
+    ),
     photos: int = typer.Option(3, "--selftest-photos", min=1, help="Self-test photos to bundle."),
     max_ms: float = typer.Option(2000.0, "--max-ms", help="Self-test latency bound per photo (ms)."),
-    backend: str = typer.Option("auto", "--backend", help="Backend on the device: auto | onnx | torch | hailo"),
+    backend: str = typer.Option(
+        "auto", "--backend", help="Backend on the device: auto | onnx | torch | hailo"
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Bundle model + reference DB + config + systemd unit + wheel, with a sha256 manifest."""
@@ -51,12 +61,21 @@ def _bundle_callback(
         raise BundleError("pokecard bundle: give --out FILE (e.g. --out pokecard-bundle.tar.gz)")
     json_mode(as_json)
     info = make_bundle(
-        root or load_settings().root, out, model=model, wheel=wheel, selftest_photos=photos, max_ms=max_ms, backend=backend
+        root or load_settings().root,
+        out,
+        model=model,
+        wheel=wheel,
+        selftest_photos=photos,
+        max_ms=max_ms,
+        backend=backend,
     )
     if as_json:
         emit_json(info.as_dict())
     else:
-        console().print(f"wrote {info.path}: {info.files} files, {info.size / 1e6:.1f} MB, sha256 {info.sha256[:12]}...", highlight=False)
+        console().print(
+            f"wrote {info.path}: {info.files} files, {info.size / 1e6:.1f} MB, sha256 {info.sha256[:12]}...",
+            highlight=False,
+        )
 
 
 def bundle_verify_cmd(
@@ -68,7 +87,9 @@ def bundle_verify_cmd(
 
     man = verify_bundle(file)
     if as_json:
-        emit_json({"file": str(file), "ok": True, "files": len(man["files"]), "reference": man.get("reference")})
+        emit_json(
+            {"file": str(file), "ok": True, "files": len(man["files"]), "reference": man.get("reference")}
+        )
     else:
         console().print(f"{file}: ok, {len(man['files'])} files match the manifest", highlight=False)
 
@@ -82,17 +103,25 @@ def _remote(host: str, port: int | None, identity: Path | None, ssh_config: Path
 def deploy_cmd(
     bundle: Path = typer.Argument(None, help="The bundle archive (pokecard bundle --out ...)."),
     host: str = typer.Option(..., "--host", help="user@host of the Pi."),
-    base: str = typer.Option("pokecard", "--dir", help="Folder on the target (relative: in the login's home)."),
+    base: str = typer.Option(
+        "pokecard", "--dir", help="Folder on the target (relative: in the login's home)."
+    ),
     keep: int = typer.Option(3, "--keep", min=1, help="Releases to keep on the target."),
     port: int = typer.Option(None, "--port", help="SSH port."),
     identity: Path = typer.Option(None, "--identity", "-i", help="SSH private key."),
     ssh_config: Path = typer.Option(None, "--ssh-config", "-F", help="ssh_config file."),
     option: list[str] = typer.Option(None, "--ssh-option", "-o", help="Extra ssh -o Key=Value (repeatable)."),
     python: str = typer.Option("python3", "--python", help="Python on the target (makes the venv)."),
-    offline: bool = typer.Option(False, "--offline", help="Install the wheel only (--no-deps --no-index): deps from the system."),
-    systemd: bool = typer.Option(False, "--systemd/--no-systemd", help="Install and restart the systemd unit."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Install the wheel only (--no-deps --no-index): deps from the system."
+    ),
+    systemd: bool = typer.Option(
+        False, "--systemd/--no-systemd", help="Install and restart the systemd unit."
+    ),
     source: str = typer.Option("picamera2", "--source", help="Camera source for the systemd unit."),
-    no_selftest: bool = typer.Option(False, "--no-selftest", help="Skip the health check (no automatic rollback)."),
+    no_selftest: bool = typer.Option(
+        False, "--no-selftest", help="Skip the health check (no automatic rollback)."
+    ),
     rollback: bool = typer.Option(False, "--rollback", help="Go back one release instead of deploying."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print every step; change nothing."),
     as_json: bool = JSON_OPT,
@@ -103,9 +132,19 @@ def deploy_cmd(
 
     json_mode(as_json)
     opts = DeployOptions(
-        base=base, keep=keep, python=python, offline=offline, systemd=systemd, source=source, selftest=not no_selftest
+        base=base,
+        keep=keep,
+        python=python,
+        offline=offline,
+        systemd=systemd,
+        source=source,
+        selftest=not no_selftest,
     )
-    echo = (lambda s: None) if as_json else (lambda s: typer.echo(("[dry-run] " if dry_run else "") + s, err=True))
+    echo = (
+        (lambda s: None)
+        if as_json
+        else (lambda s: typer.echo(("[dry-run] " if dry_run else "") + s, err=True))
+    )
     d = Deployer(_remote(host, port, identity, ssh_config, option), opts, echo=echo, dry_run=dry_run)
     if rollback:
         res = d.rollback()
@@ -122,7 +161,9 @@ def deploy_cmd(
 
 def selftest_cmd(
     bundle: Path = typer.Option(Path("."), "--bundle", help="An unpacked bundle (a release folder)."),
-    backend: str = typer.Option(None, "--backend", help="auto | onnx | torch | hailo (default: the bundle config)."),
+    backend: str = typer.Option(
+        None, "--backend", help="auto | onnx | torch | hailo (default: the bundle config)."
+    ),
     max_ms: float = typer.Option(None, "--max-ms", help="Latency bound per photo (default: the bundle)."),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -136,12 +177,17 @@ def selftest_cmd(
         emit_json(rep.as_dict())
     else:
         ms = [p["ms"] for p in rep.photos]
-        console().print(f"selftest ok: {len(ms)} photos right, max {max(ms):.0f} ms ({rep.mode}, {rep.backend})", highlight=False)
+        console().print(
+            f"selftest ok: {len(ms)} photos right, max {max(ms):.0f} ms ({rep.mode}, {rep.backend})",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
     group(app, "export", "Export models: ONNX and Hailo HEF.").command("hef")(export_hef_cmd)
-    b = typer.Typer(help="Bundle a trained root for the Pi; `bundle verify FILE` checks one.", invoke_without_command=True)
+    b = typer.Typer(
+        help="Bundle a trained root for the Pi; `bundle verify FILE` checks one.", invoke_without_command=True
+    )
     b.callback()(_bundle_callback)
     b.command("verify")(bundle_verify_cmd)
     app.add_typer(b, name="bundle")

@@ -12,7 +12,13 @@ from pokecard.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-NAMES = {"onnx": "onnxruntime", "onnxruntime": "onnxruntime", "torch": "torch", "hailo": "hailort", "hailort": "hailort"}
+NAMES = {
+    "onnx": "onnxruntime",
+    "onnxruntime": "onnxruntime",
+    "torch": "torch",
+    "hailo": "hailort",
+    "hailort": "hailort",
+}
 CHOICES = ("auto", "onnx", "torch", "hailo")
 
 

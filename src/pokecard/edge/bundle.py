@@ -83,13 +83,28 @@ def build_wheel(out_dir: Path) -> Path:
     """Build this package's wheel (no dependencies) from the source checkout."""
     src = source_tree()
     if src is None:
-        raise BundleError("cannot build the pokecard wheel: not running from a source checkout; pass --wheel FILE")
+        raise BundleError(
+            "cannot build the pokecard wheel: not running from a source checkout; pass --wheel FILE"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out_dir), str(src)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "-w",
+        str(out_dir),
+        str(src),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(out_dir.glob("pokecard-*.whl"))
     if proc.returncode != 0 or not wheels:
-        raise BundleError(f"building the pokecard wheel failed: {(proc.stderr or proc.stdout).strip()[-400:]}")
+        raise BundleError(
+            f"building the pokecard wheel failed: {(proc.stderr or proc.stdout).strip()[-400:]}"
+        )
     return wheels[-1]
 
 
@@ -141,7 +156,9 @@ def _selftest_photos(st: Any, folder: Path, n: int, max_ms: float) -> dict[str, 
 def _stage_root(st: Any, dest: Path, model: str | None) -> dict[str, Any]:
     """Copy the reference DB (and its model, re-keyed into the bundle) into ``dest``."""
     if not st.exists(layout.REFERENCE_MANIFEST):
-        raise ReferenceDBError(f"{st.url}{layout.REFERENCE}: no reference DB; run `pokecard index build` first")
+        raise ReferenceDBError(
+            f"{st.url}{layout.REFERENCE}: no reference DB; run `pokecard index build` first"
+        )
     ref = st.get_json(layout.REFERENCE_MANIFEST)
     out = open_store(str(dest))
     info: dict[str, Any] = {"mode": ref.get("mode"), "count": ref.get("count")}
@@ -244,7 +261,9 @@ def _safe_members(tar: tarfile.TarFile, where: Path) -> list[tarfile.TarInfo]:
         if m.name.startswith("/") or ".." in parts:
             raise BundleError(f"{where}: member {m.name!r} points outside the bundle")
         if not (m.isfile() or m.isdir()):
-            raise BundleError(f"{where}: member {m.name!r} is a link or device; bundles hold plain files only")
+            raise BundleError(
+                f"{where}: member {m.name!r} is a link or device; bundles hold plain files only"
+            )
     return members
 
 
@@ -260,7 +279,9 @@ def unpack(path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
         raise BundleError(f"{path}: not a readable bundle archive ({e})") from e
     problems = bm.check_tree(dest)
     if problems:
-        raise BundleError(f"{path}: {len(problems)} file(s) do not match the manifest: {'; '.join(problems[:5])}")
+        raise BundleError(
+            f"{path}: {len(problems)} file(s) do not match the manifest: {'; '.join(problems[:5])}"
+        )
     return dest
 
 

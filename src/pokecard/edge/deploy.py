@@ -84,7 +84,9 @@ def render_unit_cmd(abs_base: str, user: str, source: str) -> str:
 
 
 class Deployer:
-    def __init__(self, remote: Remote, opts: DeployOptions, echo: Echo | None = None, dry_run: bool = False) -> None:
+    def __init__(
+        self, remote: Remote, opts: DeployOptions, echo: Echo | None = None, dry_run: bool = False
+    ) -> None:
         self.r = remote
         self.o = opts
         self.echo = echo or (lambda s: log.info("%s", s))
@@ -98,7 +100,9 @@ class Deployer:
     # -- one remote step -------------------------------------------------------------
     def step(self, name: str, command: str, stdin: IO[bytes] | bytes | None = None, what: str = "") -> str:
         self.steps.append(name)
-        self.echo(f"{name}: {what or command}" if not self.dry_run else f"{name}: ssh {self.r.host} {command}")
+        self.echo(
+            f"{name}: {what or command}" if not self.dry_run else f"{name}: ssh {self.r.host} {command}"
+        )
         if self.dry_run:
             return ""
         t0 = time.perf_counter()
@@ -122,13 +126,15 @@ class Deployer:
         cmd = (
             f"set -e; command -v {py} >/dev/null || {{ echo 'no {self.o.python} on the target' >&2; exit 3; }}; "
             f"mkdir -p {rel} {b}/incoming; cur=$(readlink {b}/current || true); "
-            f"for m in {rel}/*.incomplete; do [ -e \"$m\" ] || continue; d=${{m%.incomplete}}; "
+            f'for m in {rel}/*.incomplete; do [ -e "$m" ] || continue; d=${{m%.incomplete}}; '
             f'[ "releases/${{d##*/}}" = "$cur" ] || rm -rf "$d"; rm -f "$m"; done; rm -f {b}/incoming/*.part; '
             f'echo "cur=$cur"; echo "abs=$(cd {b} && pwd -P)"; '
             f"echo \"free=$(df -Pk {b}/incoming | awk 'NR==2{{print $4}}')\"; "
             f"echo \"releases=$(cd {rel} && ls -1 | grep -v -e '\\.incomplete$' -e '\\.failed$' | tr '\\n' ' ')\""
         )
-        out = self.step("preflight", cmd, what=f"{self.r.host}: {self.o.python}, free space, leftovers under {self.base}")
+        out = self.step(
+            "preflight", cmd, what=f"{self.r.host}: {self.o.python}, free space, leftovers under {self.base}"
+        )
         if self.dry_run:
             return None, self.base, []
         vals = dict(ln.split("=", 1) for ln in out.splitlines() if "=" in ln)
@@ -139,7 +145,11 @@ class Deployer:
                 f"({free / 1e6:.1f} MB free, the release needs {need / 1e6:.1f} MB); free space there and deploy again"
             )
         cur = vals.get("cur") or None
-        return (cur.split("/", 1)[1] if cur and "/" in cur else cur), vals.get("abs", self.base), vals.get("releases", "").split()
+        return (
+            (cur.split("/", 1)[1] if cur and "/" in cur else cur),
+            vals.get("abs", self.base),
+            vals.get("releases", "").split(),
+        )
 
     def upload(self, bundle: Path, release: str) -> str:
         part = f"{self.base}/incoming/{release}.tar.gz.part"
@@ -168,7 +178,12 @@ class Deployer:
             what=f"-> {d}",
         )
         src = Path(bm.__file__).read_bytes()
-        self.step("verify", f"{q(self.o.python)} - {q(d)}", stdin=src, what=f"sha256 of every file in {d} against bundle.json")
+        self.step(
+            "verify",
+            f"{q(self.o.python)} - {q(d)}",
+            stdin=src,
+            what=f"sha256 of every file in {d} against bundle.json",
+        )
         # --force-reinstall: a pokecard the system already has must not stand in for the release's
         # the system's pip (Debian's python3-pip on a Pi) is seen through --system-site-packages;
         # only where there is none does the venv get its own (ensurepip: ~10 s more here)
@@ -180,7 +195,8 @@ class Deployer:
             f"{vpy} -m pip --version >/dev/null 2>&1 || {vpy} -m ensurepip -q; "
             f"{vpy} -m pip install -q --disable-pip-version-check --force-reinstall {pip} {q(d)}/wheels/*.whl; "
             f"rm -f {q(marker)}",
-            what=f"{d}/venv (--system-site-packages) + the pokecard wheel" + (" (offline)" if self.o.offline else ""),
+            what=f"{d}/venv (--system-site-packages) + the pokecard wheel"
+            + (" (offline)" if self.o.offline else ""),
         )
 
     def switch(self, release: str) -> None:
@@ -239,7 +255,11 @@ class Deployer:
             except DeployError as e:
                 self._roll_back(release, previous)
                 res.rolled_back = True
-                where = f"releases/{previous} is live again" if previous else "no release is live (there was none before)"
+                where = (
+                    f"releases/{previous} is live again"
+                    if previous
+                    else "no release is live (there was none before)"
+                )
                 raise DeployError(f"{self.r.host}: health check failed, rolled back: {where}. {e}") from e
         if not self.dry_run:
             res.removed = self.prune(release)
@@ -252,7 +272,9 @@ class Deployer:
             if self.o.systemd:
                 self.step("restart", self._restart_cmd(), what=f"restart {UNIT_NAME} on releases/{previous}")
         else:
-            self.step("unlink", f"rm -f {q(self.base + '/current')}", what="remove current (no previous release)")
+            self.step(
+                "unlink", f"rm -f {q(self.base + '/current')}", what="remove current (no previous release)"
+            )
         self.step("mark-failed", f"mv {q(d)} {q(d + '.failed')}", what=f"keep {d}.failed for inspection")
 
     def rollback(self) -> DeployResult:

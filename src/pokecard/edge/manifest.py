@@ -58,7 +58,9 @@ def check_tree(root: Path) -> list[str]:
         elif got["size"] != rec.get("size"):
             problems.append(f"{rel}: {got['size']} bytes, the manifest says {rec.get('size')}")
         elif got["sha256"] != rec.get("sha256"):
-            problems.append(f"{rel}: sha256 {str(got['sha256'])[:12]}..., the manifest says {str(rec.get('sha256'))[:12]}...")
+            problems.append(
+                f"{rel}: sha256 {str(got['sha256'])[:12]}..., the manifest says {str(rec.get('sha256'))[:12]}..."
+            )
     problems += [f"{rel}: not in the manifest" for rel in have if rel not in want]
     return problems
 

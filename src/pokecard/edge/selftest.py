@@ -45,7 +45,9 @@ class SelftestReport:
         }
 
 
-def run_selftest(bundle_dir: str | Path, *, backend: str | None = None, max_ms: float | None = None) -> SelftestReport:
+def run_selftest(
+    bundle_dir: str | Path, *, backend: str | None = None, max_ms: float | None = None
+) -> SelftestReport:
     """Run the health check on an unpacked bundle; raises nothing for wrong cards (see report)."""
     d = Path(bundle_dir)
     exp_path = d / bd.EXPECTED
@@ -68,9 +70,19 @@ def run_selftest(bundle_dir: str | Path, *, backend: str | None = None, max_ms: 
         r = rec.recognize_file(d / bd.SELFTEST_DIR / item["file"])
         got = (r.get("card") or {}).get("card_id")
         ms = float(r["timings_ms"]["total"])
-        report.photos.append({"file": item["file"], "expected": item["card_id"], "got": got, "status": r["status"], "ms": round(ms, 1)})
+        report.photos.append(
+            {
+                "file": item["file"],
+                "expected": item["card_id"],
+                "got": got,
+                "status": r["status"],
+                "ms": round(ms, 1),
+            }
+        )
         if r["status"] != "ok" or got != item["card_id"]:
-            report.problems.append(f"{item['file']}: expected {item['card_id']}, got {got or r['status']} ({r.get('error') or 'no error'})")
+            report.problems.append(
+                f"{item['file']}: expected {item['card_id']}, got {got or r['status']} ({r.get('error') or 'no error'})"
+            )
         elif ms > bound:
             report.problems.append(f"{item['file']}: {ms:.0f} ms, over the {bound:.0f} ms bound")
     if not report.photos:

@@ -52,7 +52,14 @@ class Remote:
         if self.identity:
             a += ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"]
         if self.multiplex:
-            a += ["-o", "ControlMaster=auto", "-o", f"ControlPath={_control_dir()}/%C", "-o", "ControlPersist=30"]
+            a += [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                f"ControlPath={_control_dir()}/%C",
+                "-o",
+                "ControlPersist=30",
+            ]
         for o in self.options:
             a += ["-o", o]
         return [*a, "--", self.host, command]
@@ -68,7 +75,11 @@ class Remote:
         proc = subprocess.run(self.argv(command), capture_output=True, **kw)
         if proc.returncode == 0:
             return proc.stdout.decode("utf-8", "replace")
-        raise self.error(step, proc.returncode, proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace"))
+        raise self.error(
+            step,
+            proc.returncode,
+            proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace"),
+        )
 
     def error(self, step: str, rc: int, text: str) -> DeployError:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -80,10 +91,14 @@ class Remote:
                     "(--identity) and the target's ~/.ssh/authorized_keys"
                 )
             if any(any(u in ln for u in UNREACHABLE) for ln in lines) or not lines:
-                return DeployError(f"{self.host}: cannot reach the host over SSH ({last}); is it on and is sshd running?")
+                return DeployError(
+                    f"{self.host}: cannot reach the host over SSH ({last}); is it on and is sshd running?"
+                )
         if any("No space left on device" in ln or "Disk quota exceeded" in ln for ln in lines):
             hit = next(ln for ln in lines if "No space left" in ln or "quota" in ln)
-            return DeployError(f"{self.host}: the target's disk is full during {step} ({hit}); free space there and deploy again")
+            return DeployError(
+                f"{self.host}: the target's disk is full during {step} ({hit}); free space there and deploy again"
+            )
         return DeployError(f"{self.host}: {step} failed on the target (exit {rc}): {last}")
 
 
