@@ -352,9 +352,8 @@ def test_export_hef_with_dfc_checks_the_emulator_then_writes_the_hef(
 
     from pokecard import layout
     from pokecard.cli import run
-    from pokecard.store import LocalStore
-
     from pokecard.export import hailo
+    from pokecard.store import LocalStore
 
     onnx_path, _ = tiny_onnx
     st = LocalStore(built_root)
