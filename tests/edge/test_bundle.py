@@ -96,3 +96,52 @@ def test_selftest_passes_on_the_bundle_and_fails_on_a_broken_model(
     bd.verify_bundle(broken_bundle)  # intact archive, broken model
     with pytest.raises(SelftestError, match="cannot load the model"):
         check(bd.unpack(broken_bundle, tmp_path / "broken"))
+
+
+def test_compare_backends(
+    edge_root: Path, edge_catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    """The same model twice agrees exactly; a perturbed copy (a stand-in for another
+    quantization) agrees less; Hailo without HailoRT is the clear message."""
+    import sys
+
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+    from PIL import Image
+
+    from pokecard.cli import run
+    from pokecard.edge.compare import compare_backends
+    from pokecard.errors import MissingDependency
+    from pokecard.modelcard import ModelCard
+
+    from .conftest import STUDENT, photo_of
+
+    for i in range(4):
+        Image.fromarray(photo_of(edge_catalog, i, 3)).save(tmp_path / f"p{i}.jpg")
+    same = compare_backends(edge_root, "onnx", "onnx", [tmp_path])
+    assert same["photos"] == 4 and same["cosine_min"] > 0.9999 and same["top1_agreement"] == 1.0
+    m = onnx.load(str(STUDENT / "student_stage2_final_int8.onnx"))
+    big = max(
+        (t for t in m.graph.initializer if t.data_type == onnx.TensorProto.FLOAT),
+        key=lambda t: np.prod(t.dims),
+    )
+    w = numpy_helper.to_array(big)
+    rng = np.random.default_rng(0)
+    big.CopyFrom(
+        numpy_helper.from_array(
+            (w + 0.5 * w.std() * rng.standard_normal(w.shape)).astype(np.float32), big.name
+        )
+    )
+    onnx.save(m, str(tmp_path / "perturbed.onnx"))
+    ModelCard.load(STUDENT / "model_card.json").save(tmp_path / "model_card.json")
+    diff = compare_backends(edge_root, "onnx", f"onnx:{tmp_path / 'perturbed.onnx'}", [tmp_path])
+    assert 0 < diff["cosine_min"] < 0.9999 and diff["cosine_mean"] < same["cosine_mean"]
+    monkeypatch.setitem(sys.modules, "hailo_platform", None)
+    hef = tmp_path / "m.hef"
+    hef.write_bytes(b"HEF")
+    (tmp_path / "model_card.json").rename(tmp_path / "card.json")
+    ModelCard.load(tmp_path / "card.json").save(hef.with_name("model_card.json"))
+    with pytest.raises(MissingDependency, match="hailo-all"):
+        compare_backends(edge_root, "onnx", f"hailo:{hef}", [tmp_path])
+    assert run(["compare-backends", "onnx", "onnx", str(tmp_path), "--root", str(edge_root), "--json"]) == 0

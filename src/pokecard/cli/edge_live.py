@@ -87,6 +87,26 @@ def compare_backends_cmd(
         )
 
 
+def bench_edge_cmd(
+    quick: bool = typer.Option(False, "--quick", help="Fewer crops and frames."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """ONNX float32 vs int8 per-crop latency and live-loop frames/s on a video (docs/edge.md)."""
+    from pokecard.bench import edge
+
+    json_mode(as_json)
+    res = edge.main(quick=quick)
+    if as_json:
+        emit_json(res)
+    else:
+        console().print(edge.markdown(res), highlight=False)
+
+
 def register(app: typer.Typer) -> None:
+    from pokecard.cli.common import group
+
     app.command("live")(live_cmd)
     app.command("compare-backends")(compare_backends_cmd)
+    group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.").command("edge")(
+        bench_edge_cmd
+    )
