@@ -168,6 +168,10 @@ def test_dry_run_prints_every_step_and_changes_nothing(sshd: Sshd, tmp_path: Pat
         "selftest",
     ]
     assert not (tmp_path / "t").exists()
+    lines.clear()
+    dp.Deployer(_remote(sshd), _opts(tmp_path / "t", systemd=True), echo=lines.append, dry_run=True).deploy(good_bundle)
+    unit = next(ln for ln in lines if ln.startswith("systemd:"))
+    assert "systemctl enable pokecard-live.service" in unit and "systemctl restart pokecard-live.service" in unit
 
 
 def test_corrupted_upload_is_refused(

@@ -312,7 +312,9 @@ def export_hef(
 
     if hw_arch not in HW_ARCHS:
         raise ModelError(f"--hw-arch {hw_arch!r} is not one of {', '.join(HW_ARCHS)}")
-    st = open_store(str(root)) if not hasattr(root, "exists") else root
+    from pokecard.store import Store
+
+    st = root if isinstance(root, Store) else open_store(None if root is None else str(root))
     resolved = resolve_model(st, model)
     if resolved is None:
         raise ModelError(f"no student ONNX under {st.url}{layout.STUDENT_DIR}: run `make train` first")
