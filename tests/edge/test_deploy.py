@@ -169,9 +169,13 @@ def test_dry_run_prints_every_step_and_changes_nothing(sshd: Sshd, tmp_path: Pat
     ]
     assert not (tmp_path / "t").exists()
     lines.clear()
-    dp.Deployer(_remote(sshd), _opts(tmp_path / "t", systemd=True), echo=lines.append, dry_run=True).deploy(good_bundle)
+    dp.Deployer(_remote(sshd), _opts(tmp_path / "t", systemd=True), echo=lines.append, dry_run=True).deploy(
+        good_bundle
+    )
     unit = next(ln for ln in lines if ln.startswith("systemd:"))
-    assert "systemctl enable pokecard-live.service" in unit and "systemctl restart pokecard-live.service" in unit
+    assert (
+        "systemctl enable pokecard-live.service" in unit and "systemctl restart pokecard-live.service" in unit
+    )
 
 
 def test_corrupted_upload_is_refused(
@@ -244,3 +248,18 @@ def test_disk_full_on_the_target(sshd: Sshd, tmp_path: Path, good_bundle: Path) 
         assert not (small / "pokecard" / "current").exists()
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+def test_make_deploy_pi_runs_bundle_then_deploy() -> None:
+    """`make deploy-pi` is bundle + deploy (setup skipped with -o: it would build a venv)."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    base = ["make", "-s", "-C", str(REPO), "-o", "setup", "deploy-pi"]
+    missing = subprocess.run(base, capture_output=True, text=True)
+    assert missing.returncode == 2 and "set PI_HOST=user@host" in missing.stdout
+    plan = subprocess.run([*base, "-n", "PI_HOST=pi@raspberrypi.local", "ROOT=r", "BUNDLE=b.tgz", "DEPLOY_ARGS=--systemd"],
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "pokecard bundle --root r --out b.tgz" in plan
+    assert "pokecard deploy b.tgz --host pi@raspberrypi.local --dir pokecard  --systemd" in plan
