@@ -234,17 +234,14 @@ def test_disk_full_on_the_target(sshd: Sshd, tmp_path: Path, good_bundle: Path) 
         ):
             dp.Deployer(_remote(sshd), _opts(small / "pokecard")).deploy(good_bundle)
         assert not list((small / "pokecard" / "incoming").iterdir())
-        # and when the space runs out mid-upload (the free-space check skipped), one clear line too
-        monkey = dp.SPACE_FACTOR
-        dp.SPACE_FACTOR, vb = 0, dp.VENV_BYTES
-        dp.VENV_BYTES = 0
-        try:
+        # and when the space runs out mid-upload (the free-space check passed), one clear line too
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(dp, "SPACE_FACTOR", 0)
+            mp.setattr(dp, "VENV_BYTES", 0)
             with pytest.raises(
                 DeployError, match="the target's disk is full during upload .*No space left on device"
             ):
                 dp.Deployer(_remote(sshd), _opts(small / "pokecard")).deploy(good_bundle)
-        finally:
-            dp.SPACE_FACTOR, dp.VENV_BYTES = monkey, vb
         assert not (small / "pokecard" / "current").exists()
     finally:
         subprocess.run(["umount", str(small)], check=False)

@@ -112,8 +112,13 @@ class Deployer:
             self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - t0, 2)
 
     def _switch_cmd(self, release: str) -> str:
-        tmp = f"{self.base}/.current.tmp"
-        return f"ln -sfn {q('releases/' + release)} {q(tmp)} && mv -Tf {q(tmp)} {q(self.base + '/current')}"
+        # the .incomplete marker goes only here, at the commit point: a deploy killed earlier (its
+        # remote pip may even finish after the client died) leaves a release the next one removes
+        tmp, marker = f"{self.base}/.current.tmp", f"{self.rel}/{release}.incomplete"
+        return (
+            f"rm -f {q(marker)} && ln -sfn {q('releases/' + release)} {q(tmp)} && "
+            f"mv -Tf {q(tmp)} {q(self.base + '/current')}"
+        )
 
     def _restart_cmd(self) -> str:
         sudo = '$( [ "$(id -u)" = 0 ] || echo sudo )'
@@ -193,8 +198,7 @@ class Deployer:
             "venv",
             f"set -e; {q(self.o.python)} -m venv --without-pip --system-site-packages {q(d + '/venv')}; "
             f"{vpy} -m pip --version >/dev/null 2>&1 || {vpy} -m ensurepip -q; "
-            f"{vpy} -m pip install -q --disable-pip-version-check --force-reinstall {pip} {q(d)}/wheels/*.whl; "
-            f"rm -f {q(marker)}",
+            f"{vpy} -m pip install -q --disable-pip-version-check --force-reinstall {pip} {q(d)}/wheels/*.whl",
             what=f"{d}/venv (--system-site-packages) + the pokecard wheel"
             + (" (offline)" if self.o.offline else ""),
         )
