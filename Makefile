@@ -16,6 +16,11 @@ ENV        ?= local
 ROOT       ?= work/demo
 CATALOG    ?=
 PRESET     ?= demo
+PI_HOST    ?=
+PI_DIR     ?= pokecard
+BUNDLE     ?= build/pokecard-bundle.tar.gz
+SSH_CONFIG ?=
+DEPLOY_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup test lint demo infra infra-down train export-hef deploy-pi bench clean
@@ -75,8 +80,11 @@ train: setup ## Train teacher + student, export ONNX, build the reference DB (CA
 export-hef: setup ## Compile the student ONNX to a Hailo HEF (needs the Hailo Dataflow Compiler)
 	$(BIN)/pokecard export hef --root $(ROOT)
 
-deploy-pi: setup ## Bundle model + reference DB and deploy to a Raspberry Pi over SSH
-	@echo "deploy-pi: not yet available"; exit 2
+deploy-pi: setup ## Bundle ROOT and deploy it to a Pi over SSH (PI_HOST=user@host; PI_DIR, SSH_CONFIG, DEPLOY_ARGS="--systemd")
+	@test -n "$(PI_HOST)" || { echo "make deploy-pi: set PI_HOST=user@host (e.g. PI_HOST=pi@raspberrypi.local)"; exit 2; }
+	set -euo pipefail
+	$(BIN)/pokecard bundle --root $(ROOT) --out $(BUNDLE)
+	$(BIN)/pokecard deploy $(BUNDLE) --host $(PI_HOST) --dir $(PI_DIR) $(if $(SSH_CONFIG),--ssh-config $(SSH_CONFIG)) $(DEPLOY_ARGS)
 
 bench: setup ## Benchmarks: writes reports/*.json and the tables in docs/benchmarks.md
 	$(BIN)/pokecard bench all

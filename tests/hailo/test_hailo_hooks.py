@@ -257,32 +257,134 @@ def built_root(tiny_onnx, tmp_path) -> Path:
     return tmp_path / "root"
 
 
-def test_export_hef_cli_end_to_end(built_root, monkeypatch, capsys) -> None:
+class FakeEmulatorRunner(FakeRunner):
+    """FakeRunner plus the documented emulator: ``infer_context(InferenceContext.SDK_QUANTIZED)``
+    and ``infer(ctx, float NHWC)``, answering with the real ONNX model (times ``noise``)."""
+
+    onnx_path: Path | None = None
+    noise = 0.0
+
+    def infer_context(self, kind):  # noqa: ANN001, ANN201
+        import contextlib
+
+        FakeRunner.calls.append(("infer_context", kind))
+        return contextlib.nullcontext("ctx")
+
+    def infer(self, ctx, data):  # noqa: ANN001, ANN201
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(self.onnx_path), providers=["CPUExecutionProvider"])
+        emb = sess.run(None, {"images": np.clip(data, 0, 255).astype(np.uint8)})[0] * 3.0
+        rng = np.random.default_rng(0)
+        return emb + self.noise * rng.standard_normal(emb.shape).astype(np.float32)
+
+
+def _fake_dfc(onnx_path: Path, noise: float = 0.0) -> types.SimpleNamespace:
+    FakeEmulatorRunner.onnx_path, FakeEmulatorRunner.noise = onnx_path, noise
+    return types.SimpleNamespace(
+        ClientRunner=FakeEmulatorRunner, InferenceContext=types.SimpleNamespace(SDK_QUANTIZED="quantized")
+    )
+
+
+def test_export_hef_without_dfc_prepares_everything_and_exits_2(
+    built_root, tiny_onnx, monkeypatch, capsys
+) -> None:
+    import io
+
+    from pokecard import layout
+    from pokecard.catalog import load_processed
+    from pokecard.cli import run
+    from pokecard.export import hailo
+    from pokecard.preprocess import resize_batch
+    from pokecard.store import LocalStore
+
+    monkeypatch.setitem(sys.modules, "hailo_sdk_client", None)
+    assert run(["export", "hef", "--root", str(built_root), "--calib", "8"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1  # one message (the rest of stderr is the fixture's unrecorded-card warning)
+    for words in (
+        "Developer Zone",
+        "DFC 3.29.0 + HailoRT 4.19.0",
+        "pokecard export hef --root",
+        "8 calibration images",
+    ):
+        assert words in err[0], words
+    st = LocalStore(built_root)
+    _, card = tiny_onnx
+    shards, meta_key = hailo.calibration_keys(card, 8)
+    assert shards == [f"{layout.CALIBRATION_DIR}/8x48x32/shard_000.npy"] and st.exists(meta_key)
+    calib = np.load(io.BytesIO(st.get_bytes(shards[0])))
+    assert calib.shape == (8, 48, 32, 3) and calib.dtype == np.uint8 and calib.std() > 0
+    # detected and rectified like on the device: each image looks most like its own card's scan
+    cat = load_processed(st)
+    gallery = (
+        resize_batch([cat.load_image(c) for c in cat.cards], card)
+        .reshape(len(cat.cards), -1)
+        .astype(np.float32)
+    )
+    g = (gallery - gallery.mean(1, keepdims=True)) / gallery.std(1, keepdims=True)
+    from pokecard.photo import PhotoConfig, simulate_scene, train_seed
+
+    def right(imgs: np.ndarray) -> float:
+        x = imgs.reshape(len(imgs), -1).astype(np.float32)
+        x = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+        return float(np.mean(np.argmax(x @ g.T, axis=1) == np.arange(len(imgs)) % len(cat.cards)))
+
+    n = len(cat.cards)  # the same photos, only resized (no detection): much less like their cards
+    raw = resize_batch([simulate_scene(cat.load_image(cat.cards[i % n]), train_seed(i % n, 1_000_000 + i),
+                                       PhotoConfig.train())[0] for i in range(8)], card)  # fmt: skip
+    assert right(calib) >= 0.5 and right(calib) > right(raw), (right(calib), right(raw))
+    for name in ("model_script.alls", "hailo_cut.json", "student_body_float.onnx"):
+        assert st.exists(f"{layout.hailo_dir('v1')}/{name}"), name
+    assert (
+        "normalization1 = normalization("
+        in st.get_bytes(f"{layout.hailo_dir('v1')}/model_script.alls").decode()
+    )
+    before = st.recorded(shards[0])["sha256"]
+    assert run(["export", "hef", "--root", str(built_root), "--calib", "8"]) == 2  # reused, not rebuilt
+    assert st.recorded(shards[0])["sha256"] == before
+
+
+def test_export_hef_with_dfc_checks_the_emulator_then_writes_the_hef(
+    built_root, tiny_onnx, monkeypatch, capsys
+) -> None:
     import json
 
     from pokecard import layout
     from pokecard.cli import run
+    from pokecard.export import hailo
     from pokecard.store import LocalStore
 
-    monkeypatch.setitem(sys.modules, "hailo_sdk_client", None)
-    assert run(["export", "hef", "--root", str(built_root), "--calib", "8"]) == 1
-    assert "Developer Zone" in capsys.readouterr().err
+    onnx_path, _ = tiny_onnx
     st = LocalStore(built_root)
-    calib_key = f"{layout.CALIBRATION_DIR}/calibration_8x48x32.npy"
-    assert st.exists(calib_key)  # ready for when the compiler is installed
-    before = st.recorded(calib_key)["sha256"]
+    monkeypatch.setattr(hailo, "HELD_OUT", 12)  # fewer held-out photos than the real check's 64
+    monkeypatch.setitem(sys.modules, "hailo_sdk_client", _fake_dfc(onnx_path, noise=5.0))
+    assert run(["export", "hef", "--root", str(built_root), "--calib", "8"]) == 1
+    assert "disagrees with ONNX" in capsys.readouterr().err and not st.exists(layout.hailo_hef("v1"))
 
-    monkeypatch.setitem(sys.modules, "hailo_sdk_client", types.SimpleNamespace(ClientRunner=FakeRunner))
-    assert (
-        run(["export", "hef", "--root", str(built_root), "--calib", "8", "--json", "--hw-arch", "hailo8"])
-        == 0
-    )
-    raw = capsys.readouterr().out
-    out = json.loads(raw)
-    assert out["hef"].endswith(layout.hailo_hef("v1"))
+    monkeypatch.setitem(sys.modules, "hailo_sdk_client", _fake_dfc(onnx_path))
+    argv = ["export", "hef", "--root", str(built_root), "--calib", "8", "--json", "--hw-arch", "hailo8"]
+    assert run(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["hef"].endswith(layout.hailo_hef("v1")) and out["emulator_check"]["mean_cosine"] > 0.999
     assert st.get_bytes(layout.hailo_hef("v1")) == b"HEF-bytes"
     card = st.get_json(layout.model_card(layout.hailo_dir("v1")))
     assert card["hef_sha256"] and card["extra"]["hw_arch"] == "hailo8" and card["input_size"] == [48, 32]
-    assert st.recorded(calib_key)["sha256"] == before  # calibration reused, not rebuilt
-    calib = dict(FakeRunner.calls)["optimize"]
-    assert calib.shape == (8, 48, 32, 3) and calib.dtype == np.float32 and calib.std() > 0
+    assert card["extra"]["emulator_check"]["top1_agreement"] == 1.0
+    calls = dict(FakeRunner.calls)
+    assert calls["init"] == "hailo8" and calls["infer_context"] == "quantized"
+    calib = calls["optimize"]
+    assert calib.shape == (8, 48, 32, 3) and calib.dtype == np.float32 and calib.max() <= 255
+
+
+def test_int8_model_is_refused_for_hef(built_root, monkeypatch) -> None:
+    from pokecard.cli import run
+
+    student = (
+        Path(__file__).resolve().parents[2]
+        / "models"
+        / "temporal-forces-student"
+        / "student_stage2_final_int8.onnx"
+    )
+    monkeypatch.setitem(sys.modules, "hailo_sdk_client", None)
+    assert run(["export", "hef", "--root", str(built_root), "--model", str(student), "--calib", "8"]) == 1

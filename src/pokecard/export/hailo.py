@@ -22,21 +22,40 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from pokecard import atomic, layout
 from pokecard.catalog import load_processed
+from pokecard.detect import detect, detect_fast
+from pokecard.embed import create_embedder
 from pokecard.errors import MissingDependency, ModelError
-from pokecard.modelcard import ModelCard
-from pokecard.photo import PhotoConfig, simulate_crop, train_seed
-from pokecard.preprocess import resize_batch
+from pokecard.model_files import resolve_model
+from pokecard.modelcard import ModelCard, card_path_for
+from pokecard.photo import PhotoConfig, eval_seed, simulate_scene, train_seed
+from pokecard.preprocess import l2_normalize, resize_batch
 from pokecard.progress import progress
+from pokecard.store import Store, open_store, sha256_file
 
 log = logging.getLogger(__name__)
 
 HW_ARCHS = ("hailo8", "hailo8l", "hailo8r")
 CALIBRATION_SIZE = 1024
+SHARD = 256  # images per calibration .npy shard (224x160x3 uint8: 27.5 MB)
+# The quantized emulator must agree with ONNX this well before a HEF is written (docs/edge.md):
+# the int8 ONNX of the released student reached mean 0.9957 / min 0.958 with top-1 unchanged.
+MIN_MEAN_COSINE = 0.98
+MIN_TOP1_AGREEMENT = 0.97
+HELD_OUT = 64  # held-out simulated photos (evaluation seeds) for that check
+# Hailo-8 family pairs (Hailo Model Zoo release notes): DFC 3.N goes with HailoRT 4.(N-10).
+DFC_HAILORT = (
+    ("3.23.0", "4.13.0"),
+    ("3.26.0", "4.16.0"),
+    ("3.27.0", "4.17.0"),
+    ("3.29.0", "4.19.0"),
+    ("3.31.0", "4.21.0"),
+)
 DFC_MISSING = (
     "the Hailo Dataflow Compiler (Python package hailo_sdk_client) is not installed. It is not on PyPI: "
     "download the x86_64 Linux wheel (hailo_dataflow_compiler-<version>-py3-none-linux_x86_64.whl) from "
@@ -91,6 +110,25 @@ def calibration_set(crops: np.ndarray | list[np.ndarray], card: ModelCard) -> np
     return resize_batch(crops, card).astype(np.float32)
 
 
+class HefToolchainMissing(MissingDependency):
+    """Everything for the compile is prepared; only the Dataflow Compiler is missing (exit 2)."""
+
+    exit_code = 2
+
+
+def dfc_missing_message(root_url: str, model_key: str, hw_arch: str, prepared: list[str]) -> str:
+    pairs = ", ".join(f"DFC {d} + HailoRT {r}" for d, r in DFC_HAILORT)
+    return (
+        f"prepared {', '.join(prepared)} under {root_url}; the compile step needs the Hailo Dataflow Compiler "
+        "(hailo_sdk_client), which is not installed. Get the x86_64 Linux wheel from Hailo's Developer Zone "
+        "(hailo.ai/developer-zone, free registration; Ubuntu 22.04, Python 3.10, 16+ GB RAM). Use the DFC that "
+        f"matches the Pi's HailoRT (`hailortcli --version` on the Pi; {pairs}: DFC 3.N pairs with HailoRT "
+        "4.(N-10); DFC/HailoRT 5.x are for Hailo-10/15 only). On that x86 box, with this root: "
+        f"`pip install hailo_dataflow_compiler-<version>-py3-none-linux_x86_64.whl && pokecard export hef "
+        f"--root {root_url} --model {model_key} --hw-arch {hw_arch}`"
+    )
+
+
 def _client_runner():  # noqa: ANN202 - the DFC's own type
     try:
         from hailo_sdk_client import ClientRunner
@@ -136,39 +174,182 @@ def compile_hef(
     return Path(out_path)
 
 
+def _prepared_key(version: str, name: str) -> str:
+    return f"{layout.hailo_dir(version)}/{name}"
+
+
+def calibration_keys(card: ModelCard, n: int) -> tuple[list[str], str]:
+    """The shard keys and the metadata key of an ``n``-image calibration set at the card's size."""
+    h, w = card.input_size
+    base = f"{layout.CALIBRATION_DIR}/{n}x{h}x{w}"
+    return [f"{base}/shard_{i:03d}.npy" for i in range((n + SHARD - 1) // SHARD)], f"{base}/calibration.json"
+
+
+def device_crop(rgb: np.ndarray, card: ModelCard) -> np.ndarray:
+    """A photo as the device's recognizer turns it into model input: the cheap detection first
+    (as Recognizer.score does), the full search when it finds nothing, rectified, resized."""
+    det = detect_fast(rgb) or detect(rgb)
+    return resize_batch([det.crop], card)[0]
+
+
 def write_calibration(
     store: object, card: ModelCard, n: int = CALIBRATION_SIZE, *, seed: int = 0
 ) -> np.ndarray:
     """Build (or reuse) the calibration set under ``layout.CALIBRATION_DIR``: ``n`` simulated
-    training-style crops of the built catalogue at the card's input size, uint8 NHWC.
-
-    Calibration must look like what the chip will see on the device, so it uses the same
-    photo simulator as training (training seeds, never evaluation seeds)."""
+    photos of the built catalogue (training seeds, never evaluation seeds) put through the
+    device's own detection, rectification and resize, as uint8 NHWC .npy shards."""
     import io
 
+    st: Any = store
+    shards, meta_key = calibration_keys(card, n)
+    cat = load_processed(st)
     h, w = card.input_size
-    key = f"{layout.CALIBRATION_DIR}/calibration_{n}x{h}x{w}.npy"
-    meta_key = f"{layout.CALIBRATION_DIR}/calibration_{n}x{h}x{w}.json"
-    cat = load_processed(store)
-    want = {"n": n, "input_size": [h, w], "seed": seed, "catalog": cat.content_hash()}
-    if store.exists(key) and store.exists(meta_key) and store.get_json(meta_key) == want:  # type: ignore[attr-defined]
-        return np.load(io.BytesIO(store.get_bytes(key)))  # type: ignore[attr-defined]
+    want = {"n": n, "input_size": [h, w], "seed": seed, "catalog": cat.content_hash(), "layout": "NHWC uint8 RGB 0-255",
+            "pipeline": "photo.simulate_scene(train config) -> detect.detect_fast|detect -> Detection.crop -> embed.resize_batch",
+            "shards": shards}  # fmt: skip
+    if st.exists(meta_key) and st.get_json(meta_key) == want and all(st.exists(k) for k in shards):
+        return np.concatenate([np.load(io.BytesIO(st.get_bytes(k)), allow_pickle=False) for k in shards])
     if not cat.cards:
         raise ModelError("the built catalogue is empty: run `pokecard catalog build` first")
     out = np.empty((n, h, w, 3), np.uint8)
     cfg = PhotoConfig.train()
-    images = {}
-    with progress(n, "calibration crops") as advance:
+    images: dict[int, np.ndarray] = {}
+    with progress(n, "calibration photos (detect + rectify)") as advance:
         for i in range(n):
             ci = i % len(cat.cards)
             if ci not in images:
                 images[ci] = cat.load_image(cat.cards[ci])
-            crop = simulate_crop(images[ci], train_seed(ci, 1_000_000 + seed * n + i), cfg)
-            out[i] = resize_batch([crop], card)[0]
+            photo, _ = simulate_scene(images[ci], train_seed(ci, 1_000_000 + seed * n + i), cfg)
+            out[i] = device_crop(photo, card)
             advance(1)
-    buf = io.BytesIO()
-    np.save(buf, out)
-    with store.batch():  # type: ignore[attr-defined]
-        store.put_bytes(key, buf.getvalue())  # type: ignore[attr-defined]
-        store.put_json(meta_key, want)  # type: ignore[attr-defined]
+    with st.batch():
+        for j, key in enumerate(shards):
+            buf = io.BytesIO()
+            np.save(buf, out[j * SHARD : (j + 1) * SHARD])
+            st.put_bytes(key, buf.getvalue())
+        st.put_json(meta_key, want)
     return out
+
+
+def extract_body(onnx_path: Path, cut: HailoCut, out: Path) -> bool:
+    """The float body the chip runs (first Conv to the embedding head) as its own ONNX, for
+    inspection and for DFC versions that take a pre-cut graph; False when onnx is absent."""
+    try:
+        import onnx
+        from onnx.utils import Extractor
+    except ImportError:
+        return False
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(onnx_path)))  # the Extractor needs every shape
+    nodes = {n.name: n for n in model.graph.node}
+    body = Extractor(model).extract_model([nodes[cut.start_node].input[0]], [nodes[cut.end_node].output[0]])
+    onnx.save(body, str(out))
+    return True
+
+
+def emulator_check(
+    runner: Any, onnx_path: Path, card: ModelCard, crops: np.ndarray, gallery: np.ndarray
+) -> dict[str, float]:
+    """Quantized emulator vs ONNX on the same crops: mean/min cosine and top-1 agreement of the
+    nearest gallery card; refuses (ModelError) below MIN_MEAN_COSINE / MIN_TOP1_AGREEMENT."""
+    from hailo_sdk_client import InferenceContext
+
+    onnx_emb = create_embedder(onnx_path, backend="onnxruntime", card=card)
+    ref = onnx_emb.embed(crops)
+    gallery = onnx_emb.embed(gallery)  # the catalogue's scans, embedded by ONNX for both sides
+    with runner.infer_context(InferenceContext.SDK_QUANTIZED) as ctx:
+        emu = l2_normalize(np.asarray(runner.infer(ctx, crops.astype(np.float32))).reshape(len(crops), -1))
+    cos = np.sum(ref * emu, axis=1)
+    agree = float(np.mean(np.argmax(ref @ gallery.T, axis=1) == np.argmax(emu @ gallery.T, axis=1)))
+    res = {
+        "mean_cosine": float(cos.mean()),
+        "min_cosine": float(cos.min()),
+        "top1_agreement": agree,
+        "n": len(crops),
+    }
+    if res["mean_cosine"] < MIN_MEAN_COSINE or agree < MIN_TOP1_AGREEMENT:
+        raise ModelError(
+            f"the quantized Hailo model disagrees with ONNX: mean cosine {res['mean_cosine']:.4f} (need {MIN_MEAN_COSINE}), "
+            f"top-1 agreement {agree:.1%} (need {MIN_TOP1_AGREEMENT:.0%}) on {len(crops)} held-out photos; "
+            "no HEF written. Try a larger --calib or optimization_level 3"
+        )
+    return res
+
+
+def _held_out(st: Any, card: ModelCard, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out device crops (evaluation seeds) and the catalogue gallery crops at the card's size."""
+    cat = load_processed(st)
+    n = n or HELD_OUT
+    crops = np.stack([device_crop(simulate_scene(cat.load_image(cat.cards[i % len(cat.cards)]),
+                      eval_seed(i % len(cat.cards), 500 + i), PhotoConfig.eval())[0], card) for i in range(n)])  # fmt: skip
+    gallery = resize_batch([cat.load_image(c) for c in cat.cards], card)
+    return crops, gallery
+
+
+def export_hef(
+    root: Any, *, model: str = "auto", hw_arch: str = "hailo8l", calib: int = CALIBRATION_SIZE
+) -> dict[str, Any]:
+    """`pokecard export hef`: prepare (model script, cut, float body, calibration shards), then
+    compile with the DFC; without it raise HefToolchainMissing (exit 2) naming what to do."""
+    import dataclasses
+    import tempfile
+
+    if hw_arch not in HW_ARCHS:
+        raise ModelError(f"--hw-arch {hw_arch!r} is not one of {', '.join(HW_ARCHS)}")
+
+    st = root if isinstance(root, Store) else open_store(None if root is None else str(root))
+    resolved = resolve_model(st, model)
+    if resolved is None:
+        raise ModelError(f"no student ONNX under {st.url}{layout.STUDENT_DIR}: run `make train` first")
+    card = ModelCard.load(card_path_for(resolved.path))
+    if card.extra.get("quantization"):
+        raise ModelError(
+            f"{resolved.path} is an int8 ONNX: the Dataflow Compiler quantizes for the chip itself and needs the "
+            "float32 student (`--model models/efficientnet-student/stage2/<version>/student_stage2_final.onnx`)"
+        )
+    cut = find_cut(resolved.path, card)
+    version = resolved.path.parent.name
+    prepared = []
+    with tempfile.TemporaryDirectory() as d, st.batch():
+        st.put_bytes(_prepared_key(version, "model_script.alls"), model_script(card).encode())
+        st.put_json(_prepared_key(version, "hailo_cut.json"), {**dataclasses.asdict(cut), "onnx": resolved.key or str(resolved.path),
+                    "onnx_sha256": sha256_file(resolved.path), "hw_arch": hw_arch})  # fmt: skip
+        prepared += ["model_script.alls", "hailo_cut.json"]
+        if extract_body(resolved.path, cut, Path(d) / "body.onnx"):
+            st.put_file(_prepared_key(version, "student_body_float.onnx"), Path(d) / "body.onnx")
+            prepared.append("student_body_float.onnx")
+    calibration = write_calibration(st, card, calib)
+    shards, _ = calibration_keys(card, calib)
+    prepared.append(f"{calib} calibration images in {len(shards)} .npy shards ({layout.CALIBRATION_DIR}/)")
+    try:
+        ClientRunner = _client_runner()  # noqa: N806
+    except MissingDependency as e:
+        raise HefToolchainMissing(
+            dfc_missing_message(st.url, resolved.key or str(resolved.path), hw_arch, prepared)
+        ) from e
+    runner = ClientRunner(hw_arch=hw_arch)
+    h, w = card.input_size
+    runner.translate_onnx_model(str(resolved.path), "pokecard_student", start_node_names=[cut.start_node],
+                                end_node_names=[cut.end_node], net_input_shapes={cut.start_node: list(cut.input_shape)})  # fmt: skip
+    runner.load_model_script(model_script(card))
+    runner.optimize(calibration.astype(np.float32))
+    check = emulator_check(runner, resolved.path, card, *_held_out(st, card))
+    hef = runner.compile()
+    if not isinstance(hef, bytes | bytearray) or not hef:
+        raise ModelError("the Dataflow Compiler returned no HEF bytes")
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "m.hef"
+        atomic.write_bytes(out, bytes(hef))
+        hef_card = dataclasses.replace(
+            card,
+            hef_sha256=sha256_file(out),
+            extra={**card.extra, "hw_arch": hw_arch, "emulator_check": check},
+        )
+        with st.batch():
+            st.put_file(layout.hailo_hef(version), out)
+            st.put_json(layout.model_card(layout.hailo_dir(version)), hef_card.as_dict())
+    return {
+        "hef": f"{st.url}{layout.hailo_hef(version)}",
+        "hw_arch": hw_arch,
+        "calibration_images": calib,
+        "emulator_check": check,
+    }
