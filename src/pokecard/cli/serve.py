@@ -1,0 +1,29 @@
+"""`pokecard serve`: the collector's web app on this machine."""
+
+from __future__ import annotations
+
+import typer
+
+from pokecard.cli.common import ROOT_OPT
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve_cmd(
+        root: str = ROOT_OPT,
+        host: str = typer.Option(
+            "127.0.0.1",
+            "--host",
+            help="Address to listen on; anything but loopback requires a printed token.",
+        ),
+        port: int = typer.Option(8000, "--port", min=1, max=65535),
+        ssl_certfile: str = typer.Option(
+            None, "--ssl-certfile", help="HTTPS certificate (phones need https for the camera)."
+        ),
+        ssl_keyfile: str = typer.Option(None, "--ssl-keyfile", help="HTTPS private key."),
+    ) -> None:
+        """Scan photos or a live camera in the browser, fix matches, keep and export the collection."""
+        from pokecard.config import load_settings
+        from pokecard.serve.server import serve
+
+        serve(root or load_settings().root, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
