@@ -118,6 +118,10 @@ class Service:
             rgb = load_rgb(data, name=name, min_side=DECODE_MIN_SIDE)
         except ImageError as e:
             return error_result(name, str(e))
+        if min(rgb.shape[:2]) < 16:  # the CLI's message for the same photo
+            return error_result(
+                name, f"{name}: image is {rgb.shape[1]}x{rgb.shape[0]}, too small to hold a card"
+            )
         with self._rec_lock:
             return self.recognizer.recognize_array(rgb, name=name)
 
