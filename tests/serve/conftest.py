@@ -98,7 +98,7 @@ def free_port() -> int:
 class Server:
     """`pokecard serve` in a child process on loopback."""
 
-    def __init__(self, root: Path, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, root: Path, port: int, host: str = "127.0.0.1", *extra: str) -> None:
         self.root, self.port, self.host = root, port, host
         self.url = f"http://127.0.0.1:{port}/"
         self.log = root.parent / f"serve-{port}.log"
@@ -115,6 +115,7 @@ class Server:
                 host,
                 "--port",
                 str(port),
+                *extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=open(self.log, "wb"),  # noqa: SIM115 - the child keeps it open

@@ -21,9 +21,20 @@ def register(app: typer.Typer) -> None:
             None, "--ssl-certfile", help="HTTPS certificate (phones need https for the camera)."
         ),
         ssl_keyfile: str = typer.Option(None, "--ssl-keyfile", help="HTTPS private key."),
+        require_token: bool = typer.Option(
+            False, "--require-token", help="Require the printed token on loopback too (shared machines)."
+        ),
     ) -> None:
         """Scan photos or a live camera in the browser, fix matches, keep and export the collection."""
         from pokecard.config import load_settings
+        from pokecard.serve.security import new_token
         from pokecard.serve.server import serve
 
-        serve(root or load_settings().root, host, port, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        serve(
+            root or load_settings().root,
+            host,
+            port,
+            token=new_token() if require_token else None,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )

@@ -83,7 +83,7 @@ function renderResult(li, r) {
 
 function thumb(card, onclick) {
   return el("button", { class: "alt", title: card.name + " " + cardLine(card), "data-card-id": card.card_id, onclick },
-    el("img", { src: card.image, alt: "" }), el("span", { text: card.name }));
+    el("img", { src: card.image, alt: "" }), el("span", { text: card.name }), el("small", { text: card.number }));
 }
 
 async function applyFix(li, r, card) {
