@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import typer
 
-from pokecard.cli.common import ROOT_OPT
+from pokecard.cli.common import JSON_OPT, ROOT_OPT, emit_json, group, json_mode
 
 
 def register(app: typer.Typer) -> None:
+    bench_app = group(app, "bench", "Benchmarks: reports/*.json and the tables in docs/benchmarks.md.")
+
+    @bench_app.command("serve")
+    def bench_serve(
+        quick: bool = typer.Option(False, "--quick", help="30 photos, one pass under load."),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """HTTP API vs the recognizer in process (overhead ratio), p50/p95 with 8 clients."""
+        from pokecard.bench import serve as bench
+
+        json_mode(as_json)
+        res = bench.main(quick=quick)
+        if as_json:
+            emit_json(res)
+
     @app.command("serve")
     def serve_cmd(
         root: str = ROOT_OPT,
