@@ -123,9 +123,30 @@ def test_drop_photos_fix_one_and_export(
         got = {(r["Name"], r["Card Number"]): int(r["Quantity"]) for r in rows}
         assert got == {(names[c], numbers[c]): q for c, q in expected.items()}
         assert {r["Printing"] for r in rows} == {"Normal"} and {r["Product ID"] for r in rows} == {""}
+
+        # edit a quantity and a finish in place, delete a line and undo it
+        row = page.locator(f"#collection tr[data-card-id='{target.card_id}']")
+        row.locator("input.qty").fill("3")
+        row.locator("input.qty").dispatch_event("change")
+        page.wait_for_function("document.querySelector('#collection-msg').textContent === 'saved'")
+        page.wait_for_function(
+            f"document.querySelector(\"#collection tr[data-card-id='{target.card_id}'] input.qty\").value === '3'"
+        )
+        row.locator("select").first.select_option("holo")
+        page.wait_for_function(
+            f"document.querySelector(\"#collection tr[data-card-id='{target.card_id}'] select\").value === 'holo'"
+        )
+        expected[target.card_id] = 3
+        gone = list(photos)[2]
+        page.locator(f"#collection tr[data-card-id='{gone}'] button.delete").click()
+        page.wait_for_selector(f"#collection tr[data-card-id='{gone}']", state="detached")
+        page.click("#undo")
+        page.wait_for_selector(f"#collection tr[data-card-id='{gone}']")
     finally:
         b.close()
-    assert {i["card_id"]: i["quantity"] for i in collection(server)} == expected
+    final = collection(server)
+    assert {i["card_id"]: i["quantity"] for i in final} == expected
+    assert next(i["finish"] for i in final if i["card_id"] == target.card_id) == "holo"
 
 
 def test_bad_files_in_the_form_and_escaping(playwright_api, server, photos, tmp_path: Path) -> None:  # noqa: ANN001

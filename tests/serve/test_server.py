@@ -101,3 +101,24 @@ def test_sigkill_during_a_batch_loses_no_acknowledged_scan(root: Path, photos) -
             assert sum(i["quantity"] for i in json.load(r)["items"]) == copies
     finally:
         s2.stop()
+
+
+def test_beyond_loopback_a_token_is_generated(base_root: Path, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+    """--host 0.0.0.0 (not bound here: uvicorn.run is replaced) gets a fresh token, printed as URL."""
+    import shutil
+
+    import uvicorn
+
+    from pokecard.serve import server
+
+    got: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: got.update(app=app, **kw))
+    root = Path(shutil.copytree(base_root, tmp_path / "r"))
+    server.serve(root, "0.0.0.0", 8123)
+    err = capsys.readouterr().err
+    token = got["app"].token
+    assert token and len(token) >= 32 and f"?token={token}" in err and ":8123/" in err
+    assert got["host"] == "0.0.0.0" and got["workers"] == 1
+    server.serve(root, "127.0.0.1", 8124)
+    assert got["app"].token is None and "?token=" not in capsys.readouterr().err
+    assert server.is_loopback("::1") and server.is_loopback("localhost") and not server.is_loopback("0.0.0.0")
