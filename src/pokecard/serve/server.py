@@ -64,9 +64,16 @@ def serve(
     ssl_keyfile: str | None = None,
     log_level: str = "warning",
 ) -> None:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from pokecard.serve.app import create_app
+        from pokecard.serve.app import create_app
+    except ImportError as e:
+        from pokecard.errors import MissingDependency
+
+        raise MissingDependency(
+            f"pokecard serve needs the web app's packages ({e.name} is missing): pip install 'pokecard[serve]'"
+        ) from e
 
     if token is None and not is_loopback(host):
         token = new_token()

@@ -99,9 +99,11 @@ async function applyFix(li, r, card) {
   }
 }
 
+const progress = { queued: 0, done: 0 }; // over every drop of this page, not one batch
+
 async function uploadAll(files) {
   const list = [...files];
-  let done = 0;
+  progress.queued += list.length;
   for (const f of list) {
     const li = el("li", { class: "result pending" }, el("span", { text: "recognizing " + f.name + " …" }));
     $("#results").prepend(li);
@@ -113,8 +115,8 @@ async function uploadAll(files) {
     } catch (e) {
       renderResult(li, { status: "error", file: f.name, error: e.message, scan_id: null });
     }
-    done += 1;
-    $("#scan-progress").textContent = `${done} of ${list.length} photo(s) done`;
+    progress.done += 1;
+    $("#scan-progress").textContent = `${progress.done} of ${progress.queued} photo(s) done`;
   }
 }
 
