@@ -23,7 +23,7 @@ SSH_CONFIG ?=
 DEPLOY_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help setup test lint demo infra infra-down train export-hef deploy-pi bench clean
+.PHONY: help setup test lint demo serve infra infra-down train export-hef deploy-pi bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
@@ -66,6 +66,11 @@ lint: setup ## ruff + terraform fmt/validate + checkov (own venv)
 
 demo: setup ## The main job on the embedded default: synth catalogue -> train -> export -> index -> recognize
 	$(BIN)/pokecard demo --out $(ROOT)
+
+HOST       ?= 127.0.0.1
+PORT       ?= 8000
+serve: setup ## The collector's web app on ROOT (http://127.0.0.1:8000; HOST=0.0.0.0 for a phone: prints a token URL)
+	$(BIN)/pokecard serve --root $(ROOT) --host $(HOST) --port $(PORT)
 
 infra: setup ## Apply Terraform (ENV=local: moto emulator on 127.0.0.1; ENV=prod: us-east-2, APPROVE=1 to apply)
 	bash scripts/infra.sh apply $(ENV)

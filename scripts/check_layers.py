@@ -56,8 +56,9 @@ LAYERS: tuple[tuple[str, int], ...] = (
 )
 NAMES = {0: "base", 1: "foundation", 2: "data", 3: "vision", 4: "recognize", 5: "reference build",
          6: "applications", 7: "bench", 8: "cli"}  # fmt: skip
-# Own modules that import torch at their top: imported lazily, like torch itself.
-HEAVY = ("pokecard.train.losses",)
+# Own modules that import a heavy or optional package at their top (torch; the web app's
+# fastapi): imported lazily, like that package itself.
+HEAVY = ("pokecard.train.losses", "pokecard.serve.app")
 SHELL = ("pokecard.cli", "pokecard.__main__")
 
 

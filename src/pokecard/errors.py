@@ -55,3 +55,11 @@ class InfraError(PokecardError):
 
 class MissingDependency(PokecardError):
     """An optional dependency (torch, Hailo DFC, HailoRT, ...) is not installed."""
+
+
+class CollectionError(PokecardError):
+    """The collection database or a collection CSV is unusable, or a value in it is invalid."""
+
+
+class ConflictError(CollectionError):
+    """A collection row was changed by someone else since it was read (reload and retry)."""

@@ -43,6 +43,8 @@ REFERENCE_INDEX = "data/reference/index.json"
 REFERENCE_METADATA = "data/reference/metadata.json"
 REFERENCE_MANIFEST = "data/reference/manifest.json"
 REFERENCE_KEYPOINTS = "data/reference/keypoints.npz"
+# The collector's collection (issue 16): one SQLite database, local roots only
+COLLECTION_DB = "data/collection/collection.sqlite"
 
 # Experiments, analytics, pipelines
 MLFLOW_DIR = "experiments/mlflow"
@@ -193,6 +195,7 @@ def describe() -> list[Entry]:
         Entry(f"{PROCESSED}/", "canonical card crops used for training"),
         Entry(f"{EVAL_PHOTOS}/", "held-out simulated photos (seeds never used in training)"),
         Entry(f"{REFERENCE}/", "embeddings.npy usearch.index index.json metadata.json manifest.json"),
+        Entry(COLLECTION_DB, "the collection (SQLite, WAL): cards, scans, corrections"),
         Entry(MLFLOW_INDEX, "experiment index (MLflow file store beside it)"),
         Entry("profiling/<model>/<date>/", "PyTorch profiler traces"),
         Entry(DASHBOARD_CONFIG, "analytics dashboard config"),

@@ -51,7 +51,7 @@ def _root(
 
 def _register() -> None:
     # Import order is the order in `pokecard --help`.
-    from pokecard.cli import bench, catalog, edge, layout_cmd, models, recognize, store
+    from pokecard.cli import bench, catalog, collection, edge, layout_cmd, models, recognize, serve, store
 
     layout_cmd.register(app)
     store.register(app)
@@ -60,6 +60,8 @@ def _register() -> None:
     models.register(app)
     edge.register(app)  # adds `export hef` to the export group
     recognize.register(app)
+    collection.register(app)
+    serve.register(app)
 
 
 _register()

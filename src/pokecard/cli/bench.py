@@ -11,7 +11,7 @@ bench_app = typer.Typer(
 )
 
 # The order `bench all` runs them in: cheapest first, so a failure shows early.
-ALL = ("photo", "recognizer", "edge", "training")
+ALL = ("photo", "recognizer", "edge", "serve", "training")
 
 
 @bench_app.command("all")

@@ -1,0 +1,1 @@
+"""The collector's web app (`pokecard serve`): scan, fix, collection, export."""
