@@ -71,3 +71,23 @@ def resolve_model(
             st.get_file(card_key, local.with_name(layout.MODEL_CARD))
         return ResolvedModel(path=local, key=key)
     raise ModelError(f"{model}: model not found (neither a file nor a key under {st.url})")
+
+
+def hef_for(store: Store | str | os.PathLike[str], model: ResolvedModel) -> ResolvedModel:
+    """The HEF compiled from ``model`` (an ONNX student in the root, version = its folder),
+    with its model card beside it, for running the same model on a Hailo chip."""
+    st = open_store(store)
+    if model.path.suffix == ".hef":
+        return model
+    version = model.path.parent.name
+    key = layout.hailo_hef(version)
+    if not st.exists(key):
+        raise ModelError(
+            f"{st.url}{key}: no HEF compiled from {model.key or model.path}; run `make export-hef` "
+            "(on an x86 machine with Hailo's Dataflow Compiler) or use --backend onnx"
+        )
+    local = st.local_path(key)
+    card_key = layout.model_card(layout.hailo_dir(version))
+    if st.exists(card_key) and not local.with_name(layout.MODEL_CARD).is_file():
+        st.get_file(card_key, local.with_name(layout.MODEL_CARD))
+    return ResolvedModel(path=local, key=key)

@@ -42,7 +42,7 @@ from pokecard.embed.base import Embedder
 from pokecard.errors import ImageError, PokecardError, ReferenceDBError
 from pokecard.features import LayoutDescriptor, orb_features
 from pokecard.imageio import load_rgb
-from pokecard.model_files import resolve_model
+from pokecard.model_files import hef_for, resolve_model
 from pokecard.reference.db import ReferenceDB
 from pokecard.reference.manifest import ReferenceManifest
 from pokecard.store import Store, open_store
@@ -454,6 +454,8 @@ def _embedder_for(st: Store, backend: str, threads: int | None) -> Embedder:
         ) from e
     if resolved is None:
         raise ReferenceDBError(f"{st.url}{layout.REFERENCE}: its manifest names no model; rebuild it")
+    if backend == "hailort":  # the chip runs the HEF compiled from the model that built the DB
+        resolved = hef_for(st, resolved)
     return create_embedder(resolved.path, backend=backend, threads=threads)
 
 

@@ -388,3 +388,40 @@ def test_int8_model_is_refused_for_hef(built_root, monkeypatch) -> None:
     )
     monkeypatch.setitem(sys.modules, "hailo_sdk_client", None)
     assert run(["export", "hef", "--root", str(built_root), "--model", str(student), "--calib", "8"]) == 1
+
+
+def test_recognizer_on_hailort_runs_the_hef_compiled_from_the_db_model(
+    tiny_onnx, built_root, tmp_path, monkeypatch
+) -> None:
+    """`--backend hailort`: the recognizer loads the HEF beside the reference DB's ONNX (same
+    version), accepts it because its card names that ONNX's sha256, and answers as ONNX does;
+    a HEF compiled from another model, or none at all, is refused with what to do."""
+    import dataclasses
+
+    from pokecard import layout
+    from pokecard.errors import ModelError, ReferenceDBError
+    from pokecard.recognize import Recognizer
+    from pokecard.reference.build import build_reference
+    from pokecard.store import LocalStore, sha256_file
+
+    onnx_path, card = tiny_onnx
+    st = LocalStore(built_root)
+    build_reference(st, layout.student_onnx("v1"), progress=False, calibrate=False)
+    with pytest.raises(ModelError, match="no HEF compiled from"):
+        Recognizer(st, backend="hailort")
+    seen: dict = {}
+    monkeypatch.setitem(sys.modules, "hailo_platform", _fake_hailort(onnx_path, seen))
+    hef = st.path(layout.hailo_hef("v1"))
+    hef.parent.mkdir(parents=True)
+    hef.write_bytes(b"HEF")
+    hef_card = dataclasses.replace(card, onnx_sha256=sha256_file(onnx_path), hef_sha256=sha256_file(hef))
+    hef_card.save(hef.with_name("model_card.json"))
+    photo = np.random.default_rng(1).integers(0, 256, (400, 300, 3), dtype=np.uint8)
+    on_chip = Recognizer(st, backend="hailort", verify=False)
+    assert on_chip.embedder.backend == "hailort" and seen["configure"] == "cfg:PCIe"
+    cpu = Recognizer(st, verify=False)
+    got, want = on_chip.recognize_array(photo, "p"), cpu.recognize_array(photo, "p")
+    assert [t["card_id"] for t in got["top_k"]] == [t["card_id"] for t in want["top_k"]]
+    dataclasses.replace(hef_card, onnx_sha256="0" * 64).save(hef.with_name("model_card.json"))
+    with pytest.raises(ReferenceDBError, match="a different model"):
+        Recognizer(st, backend="hailort")
