@@ -60,6 +60,9 @@ def _register() -> None:
     models.register(app)
     edge.register(app)  # adds `export hef` to the export group
     recognize.register(app)
+    from pokecard.cli import cloud
+
+    cloud.register(app)  # sagemaker, jobs, verify, migrate, restore, costs, registry
 
 
 _register()
