@@ -94,12 +94,18 @@ def history(
     sm = client("sagemaker", s)
     rows: list[JobRow] = []
     with aws_errors("SageMaker ListTrainingJobs", s.endpoint_url):
-        kw: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": min(limit, 100)}
+        kw: dict[str, Any] = {
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": min(limit, 100),
+        }
         if name_contains:
             kw["NameContains"] = name_contains
         for summary in sm.list_training_jobs(**kw)["TrainingJobSummaries"][:limit]:
             d = sm.describe_training_job(TrainingJobName=summary["TrainingJobName"])
-            tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=d["TrainingJobArn"]).get("Tags", [])}
+            tags = {
+                t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=d["TrainingJobArn"]).get("Tags", [])
+            }
             rows.append(row(d, tags.get("pokecard:stage")))
     return rows
 

@@ -138,7 +138,11 @@ def build_request(spec: TrainSpec, settings: Settings | None = None) -> dict[str
         {
             "ChannelName": ch,
             "DataSource": {
-                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": uri,
+                    "S3DataDistributionType": "FullyReplicated",
+                }
             },
         }
         for ch, uri in channels(spec, s).items()
@@ -166,8 +170,12 @@ def build_request(spec: TrainSpec, settings: Settings | None = None) -> dict[str
             "ContainerArguments": ["/opt/ml/input/data/sm_drivers/sm_train.sh"],
         },
         "InputDataConfig": inputs,
-        "OutputDataConfig": {"S3OutputPath": _s3(s, layout.SAGEMAKER_OUTPUT)},
-        "ResourceConfig": {"InstanceType": spec.instance_type, "InstanceCount": 1, "VolumeSizeInGB": spec.volume_gb},
+        "OutputDataConfig": {"S3OutputPath": _s3(s, layout.SAGEMAKER_OUTPUT), "CompressionType": "GZIP"},
+        "ResourceConfig": {
+            "InstanceType": spec.instance_type,
+            "InstanceCount": 1,
+            "VolumeSizeInGB": spec.volume_gb,
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": spec.max_runtime_s},
         "EnableManagedSpotTraining": spec.spot,
         "Environment": environment(spec, s),
@@ -219,7 +227,9 @@ def stage_source(dest: Path, repo: Path | None = None) -> Path:
 def _emulator_env(settings: Settings) -> Iterator[None]:
     """The SDK builds its own clients from the environment: point them at the endpoint, and skip the
     role check on an emulator (moto lacks iam:SimulatePrincipalPolicy)."""
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "SAGEMAKER_VALIDATE_ROLE", "AWS_DEFAULT_REGION")}
+    saved = {
+        k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "SAGEMAKER_VALIDATE_ROLE", "AWS_DEFAULT_REGION")
+    }
     os.environ.setdefault("AWS_DEFAULT_REGION", settings.region)
     if settings.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = settings.endpoint_url
@@ -239,15 +249,17 @@ def launch(spec: TrainSpec, settings: Settings | None = None) -> dict[str, Any]:
     returns DescribeTrainingJob of the created job."""
     s = settings or load_settings()
     req = build_request(spec, s)
-    with _emulator_env(s), tempfile.TemporaryDirectory(prefix="pokecard-sm-") as tmp, aws_errors(
-        f"SageMaker training job {req['TrainingJobName']}", s.endpoint_url
+    with (
+        _emulator_env(s),
+        tempfile.TemporaryDirectory(prefix="pokecard-sm-") as tmp,
+        aws_errors(f"SageMaker training job {req['TrainingJobName']}", s.endpoint_url),
     ):
         import logging
 
         import boto3
         from sagemaker.core.helper.session_helper import Session
         from sagemaker.train import ModelTrainer
-        from sagemaker.train.configs import (
+        from sagemaker.core.training.configs import (
             CheckpointConfig,
             Compute,
             InputData,
@@ -293,7 +305,9 @@ def launch(spec: TrainSpec, settings: Settings | None = None) -> dict[str, Any]:
             tags=[{"key": k, "value": v} for k, v in tags(spec).items()],
         )
         trainer.train(
-            input_data_config=[InputData(channel_name=c, data_source=u) for c, u in channels(spec, s).items()],
+            input_data_config=[
+                InputData(channel_name=c, data_source=u) for c, u in channels(spec, s).items()
+            ],
             wait=False,
             logs=False,
         )

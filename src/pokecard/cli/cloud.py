@@ -9,14 +9,18 @@ import typer
 
 from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
 
-sagemaker_app = typer.Typer(help="SageMaker training jobs (sagemaker SDK v3 ModelTrainer).", no_args_is_help=True)
+sagemaker_app = typer.Typer(
+    help="SageMaker training jobs (sagemaker SDK v3 ModelTrainer).", no_args_is_help=True
+)
 
 
 @sagemaker_app.command("train")
 def sagemaker_train(
     stage: str = typer.Option("all", "--stage", help="teacher | distill | all"),
     preset: str = typer.Option("full", "--preset", help="Training preset the job runs (demo | full | ...)."),
-    instance_type: str = typer.Option("ml.g5.2xlarge", "--instance-type", help="SageMaker training instance."),
+    instance_type: str = typer.Option(
+        "ml.g5.2xlarge", "--instance-type", help="SageMaker training instance."
+    ),
     spot: bool = typer.Option(True, "--spot/--no-spot", help="Managed spot with checkpoints in the layout."),
     max_runtime_h: float = typer.Option(8.0, "--max-runtime-h", help="Stop the job after this many hours."),
     version: str = typer.Option("v1", "--version", help="Model version in the layout."),
@@ -55,7 +59,9 @@ def sagemaker_train(
         return
     c = console()
     c.print(f"training job {name}: {d['TrainingJobStatus']}")
-    c.print(f"artifacts: {d.get('ModelArtifacts', {}).get('S3ModelArtifacts') or d['OutputDataConfig']['S3OutputPath']}")
+    c.print(
+        f"artifacts: {d.get('ModelArtifacts', {}).get('S3ModelArtifacts') or d['OutputDataConfig']['S3OutputPath']}"
+    )
     if d["TrainingJobStatus"] == "Failed":
         c.print(f"failure: {d.get('FailureReason', '?')}")
         raise typer.Exit(1)
@@ -79,7 +85,17 @@ def jobs_cmd(
     from rich.table import Table
 
     t = Table(title=f"SageMaker training jobs (prices of {prices.table()['date']})")
-    for col in ("name", "stage", "date", "instance", "status", "training h", "billable h", "cost $", "spot saving $"):
+    for col in (
+        "name",
+        "stage",
+        "date",
+        "instance",
+        "status",
+        "training h",
+        "billable h",
+        "cost $",
+        "spot saving $",
+    ):
         t.add_column(col, justify="right" if col[-1] in "h$" else "left")
     for r in rows:
         t.add_row(
@@ -104,6 +120,3 @@ def register(app: typer.Typer) -> None:
     from pokecard.cli import ops
 
     ops.register(app)
-
-
-
