@@ -6,6 +6,7 @@ import datetime as dt
 import json
 
 import pytest
+
 from aws.awslib import run_cli
 
 pytestmark = pytest.mark.integration

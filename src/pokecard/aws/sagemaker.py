@@ -258,7 +258,6 @@ def launch(spec: TrainSpec, settings: Settings | None = None) -> dict[str, Any]:
 
         import boto3
         from sagemaker.core.helper.session_helper import Session
-        from sagemaker.train import ModelTrainer
         from sagemaker.core.training.configs import (
             CheckpointConfig,
             Compute,
@@ -267,6 +266,7 @@ def launch(spec: TrainSpec, settings: Settings | None = None) -> dict[str, Any]:
             SourceCode,
             StoppingCondition,
         )
+        from sagemaker.train import ModelTrainer
 
         for name in ("sagemaker", "sagemaker.core", "sagemaker.train"):
             logging.getLogger(name).setLevel(logging.WARNING)  # the SDK logs its config search at INFO

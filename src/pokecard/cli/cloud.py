@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, json_mode
