@@ -391,6 +391,11 @@ class Store(ABC):
         """Download ``key`` to ``dest`` as stored, without the manifest check (for re-hashing)."""
         self._get_to(layout.validate_key(key), Path(dest))
 
+    def record_copy(self, key: str, sha256: str, size: int) -> None:
+        """Record an object written outside ``put_*`` (a server-side copy, a version restore) in the
+        manifest; the caller has verified its bytes. Batched like puts inside ``batch()``."""
+        self._record(layout.check_writable(key), sha256, size)
+
 
 class LocalStore(Store):
     """A project root in a local folder."""

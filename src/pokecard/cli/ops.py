@@ -38,8 +38,44 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
+def migrate_cmd(
+    plan: Path = typer.Argument(..., help="Migration plan YAML (see examples/migration/)"),
+    root: str = typer.Option("s3", "--root", help="Destination project root (s3:// or 's3')."),
+    apply: bool = typer.Option(False, "--apply", help="Copy for real (default: dry run)."),
+    delete_source: bool = typer.Option(
+        False, "--delete-source", help="Delete each source once the whole plan verified."
+    ),
+    workers: int = typer.Option(None, "--workers", help="Parallel copies [default: the plan's]."),
+    state_dir: Path = typer.Option(
+        Path(".pokecard/migrate"), "--state-dir", help="Where the resume journal lives."
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Copy source prefixes into the layout: server-side, parallel, verified, resumable."""
+    from pokecard.aws.migrate import load_plan, migrate
+
+    json_mode(as_json)
+    st = _store(root)
+    p = load_plan(plan, getattr(st, "bucket", ""), getattr(st, "prefix", ""))
+    res = migrate(p, st, apply=apply, delete_source=delete_source, state_dir=state_dir, workers=workers)
+    if as_json:
+        emit_json(res.as_dict())
+        return
+    c = console()
+    state = "done" if apply else "dry run (add --apply to do it)"
+    c.print(
+        f"migrate {plan} -> {st.url}: {len(res.copy):,} to copy ({res.copy_bytes:,} bytes), "
+        f"{len(res.skip):,} already verified ({res.skip_bytes:,} bytes), "
+        f"{len(res.delete):,} source(s) to delete [{state}]",
+        highlight=False,
+    )
+    if apply:
+        c.print(
+            f"copied and verified {res.copied:,}; deleted {res.deleted:,}; journal {res.journal}",
+            highlight=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify_cmd)
-
-
-__all__ = ["Path", "register"]
+    app.command("migrate")(migrate_cmd)
