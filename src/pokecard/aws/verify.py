@@ -124,8 +124,7 @@ def verify(store: Store, prefix: str = "", *, deep: bool = False, workers: int =
                 advance(1)
     if layout.REFERENCE.startswith(pfx) or pfx.startswith(layout.REFERENCE) or not pfx:
         res.problems.extend(_reference(store, recorded, listed))
-    if not pfx or pfx.startswith("models"):
-        res.problems.extend(_lineage(store, listed))
+    res.problems.extend(_lineage(store, listed, pfx))
     return res
 
 
@@ -146,9 +145,9 @@ def _reference(store: Store, recorded: dict[str, Any], listed: dict[str, Any]) -
     return out
 
 
-def _lineage(store: Store, listed: dict[str, Any]) -> list[Problem]:
-    """Every model version in the lineage (and so in the registry) is present in the store."""
-    if layout.MODEL_LINEAGE not in listed:
+def _lineage(store: Store, listed: dict[str, Any], pfx: str) -> list[Problem]:
+    """Every model version in the lineage (and so in the registry) under ``pfx`` is in the store."""
+    if not store.exists(layout.MODEL_LINEAGE):
         return []
     try:
         lineage = store.get_json(layout.MODEL_LINEAGE, verify=False)
@@ -159,7 +158,7 @@ def _lineage(store: Store, listed: dict[str, Any]) -> list[Problem]:
             node["key"], "lineage", f"{node.get('kind', 'model')} in model_lineage.json is not in the store"
         )
         for node in lineage.get("nodes", [])
-        if node.get("key") and node["key"] not in listed
+        if node.get("key", "").startswith(pfx) and node["key"] not in listed
     ]
 
 

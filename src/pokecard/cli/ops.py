@@ -76,6 +76,78 @@ def migrate_cmd(
         )
 
 
+registry_app = typer.Typer(
+    help="Model registry (SageMaker model packages) and model lineage.", no_args_is_help=True
+)
+
+
+@registry_app.command("register")
+def registry_register(
+    root: str = ROOT_OPT,
+    version: str = typer.Option("v1", "--version", help="Model version in the layout."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Register teacher, student, ONNX and HEF (when present) as PendingManualApproval packages."""
+    from pokecard.aws import registry
+
+    nodes = registry.register(_store(root), version)
+    if as_json:
+        emit_json([vars(n) for n in nodes])
+        return
+    for n in nodes:
+        console().print(
+            f"{n.kind:<8} {n.key}  sha256 {n.sha256[:12]}  -> {n.model_package_arn}", highlight=False
+        )
+
+
+@registry_app.command("list")
+def registry_list(root: str = ROOT_OPT, as_json: bool = JSON_OPT) -> None:
+    """Versions in the model package group with status and key metrics."""
+    from pokecard.aws import registry
+
+    rows = registry.list_packages(_store(root))
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        metrics = " ".join(f"{k}={v}" for k, v in list(r["metrics"].items())[:4])
+        console().print(
+            f"{r['version']:>3} {r['status']:<22} {r['kind']:<8} {r['architecture']:<24} {r['sha256'][:12]} {metrics}",
+            highlight=False,
+        )
+
+
+def _decide(action: str, package: str, reason: str, as_json: bool) -> None:
+    from pokecard.aws import registry
+
+    r = registry.decide(package, action, reason)
+    if as_json:
+        emit_json(r)
+    else:
+        console().print(f"{r['arn']}: {r['status']} ({r['reason']})", highlight=False)
+
+
+@registry_app.command("approve")
+def registry_approve(
+    package: str = typer.Argument(..., help="Package ARN or version number in the group"),
+    reason: str = typer.Option(..., "--reason", help="Why (kept as ApprovalDescription)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Approve a model package."""
+    _decide("approve", package, reason, as_json)
+
+
+@registry_app.command("reject")
+def registry_reject(
+    package: str = typer.Argument(..., help="Package ARN or version number in the group"),
+    reason: str = typer.Option(..., "--reason", help="Why (kept as ApprovalDescription)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Reject a model package."""
+    _decide("reject", package, reason, as_json)
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(registry_app, name="registry")
     app.command("verify")(verify_cmd)
     app.command("migrate")(migrate_cmd)
