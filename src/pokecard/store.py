@@ -396,6 +396,14 @@ class Store(ABC):
         manifest; the caller has verified its bytes. Batched like puts inside ``batch()``."""
         self._record(layout.check_writable(key), sha256, size)
 
+    def forget(self, key: str) -> None:
+        """Drop a key from the manifest (an object deleted outside ``delete``, e.g. by a restore)."""
+        self._forget(layout.validate_key(key))
+
+    def reload_manifest(self) -> None:
+        """Read the manifest again on next use (it was replaced in the store, e.g. by a restore)."""
+        self._manifest = None
+
 
 class LocalStore(Store):
     """A project root in a local folder."""

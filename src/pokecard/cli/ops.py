@@ -76,6 +76,32 @@ def migrate_cmd(
         )
 
 
+def restore_cmd(
+    prefix: str = typer.Argument("", help="Only this key prefix [default: the whole layout]"),
+    at: str = typer.Option(..., "--at", help="Point in time: ISO 8601 (2026-11-30T12:00:00Z) or -2h / -1d."),
+    root: str = typer.Option("s3", "--root", help="Project root in a versioned bucket (s3:// or 's3')."),
+    apply: bool = typer.Option(False, "--apply", help="Restore for real (default: dry run)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Restore objects to their versions at a point in time (dry run by default)."""
+    from pokecard.aws.restore import parse_time, restore
+
+    json_mode(as_json)
+    res = restore(_store(root), parse_time(at), prefix, apply=apply)
+    if as_json:
+        emit_json(res.as_dict())
+        return
+    c = console()
+    for k in res.restore:
+        c.print(f"  restore {k}", highlight=False)
+    for k in res.delete:
+        c.print(f"  delete  {k}", highlight=False)
+    state = f"done, {res.verified} verified" if apply else "dry run (add --apply to do it)"
+    c.print(
+        f"restore to {res.at}: {len(res.restore)} to restore, {len(res.delete)} to delete, {res.unchanged} unchanged [{state}]"
+    )
+
+
 registry_app = typer.Typer(
     help="Model registry (SageMaker model packages) and model lineage.", no_args_is_help=True
 )
@@ -149,5 +175,6 @@ def registry_reject(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
+    app.command("restore")(restore_cmd)
     app.command("verify")(verify_cmd)
     app.command("migrate")(migrate_cmd)
