@@ -102,6 +102,45 @@ def restore_cmd(
     )
 
 
+def costs_cmd(
+    root: str = typer.Option("s3", "--root", help="Project root [default: the configured bucket]."),
+    jobs: bool = typer.Option(True, "--jobs/--no-jobs", help="Add the training cost from `pokecard jobs`."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Storage cost per component and class, lifecycle saving, training cost; writes the analytics files."""
+    from pokecard.aws import costs
+
+    json_mode(as_json)
+    st = _store(root)
+    rep = costs.report(st, with_jobs=jobs)
+    written = costs.write(st, rep)
+    if as_json:
+        emit_json({**rep.as_dict(), "written": written})
+        return
+    c = console()
+    c.print(f"{'component':<32} {'class':<12} {'objects':>9} {'GB':>9} {'$/month':>9} {'$/year':>9}")
+    for ln in rep.lines:
+        c.print(
+            f"{ln.component:<32} {ln.storage_class:<12} {ln.objects:>9,} {ln.bytes / costs.GB:>9.2f} "
+            f"{ln.monthly_usd:>9.2f} {ln.annual_usd:>9.2f}",
+            highlight=False,
+        )
+    d = rep.as_dict()
+    c.print(
+        f"total {d['total_gb']:.2f} GB: ${d['monthly_usd']:.2f}/month, ${d['annual_usd']:.2f}/year (prices of {rep.price_date})"
+    )
+    for r in rep.lifecycle:
+        c.print(
+            f"lifecycle {r['rule']}: {r['prefix']} -> {r['storage_class']} after {r['days']} d saves ${r['saving_monthly_usd']:.2f}/month"
+        )
+    if rep.training_usd is not None:
+        c.print(f"training: ${rep.training_usd:.2f} over {rep.training_jobs} job(s)")
+    for n in rep.notes:
+        c.print(f"note: {n}", highlight=False)
+    for w in written:
+        c.print(f"written: {w}", highlight=False)
+
+
 registry_app = typer.Typer(
     help="Model registry (SageMaker model packages) and model lineage.", no_args_is_help=True
 )
@@ -176,5 +215,6 @@ def registry_reject(
 def register(app: typer.Typer) -> None:
     app.add_typer(registry_app, name="registry")
     app.command("restore")(restore_cmd)
+    app.command("costs")(costs_cmd)
     app.command("verify")(verify_cmd)
     app.command("migrate")(migrate_cmd)
