@@ -112,9 +112,28 @@ def jobs_cmd(
     c.print(f"total: ${jobs.total(rows):.2f}   written: {where}")
 
 
+def bench_ops_cmd(
+    quick: bool = typer.Option(False, "--quick", help="1,000 objects to migrate and 4,000 to verify."),
+    workers: int = typer.Option(16, "--workers", help="Concurrency of both tools."),
+) -> None:
+    """Migrate vs `aws s3 sync`, and verify fast/--deep, on a local moto server."""
+    from pathlib import Path
+
+    from pokecard.bench import machine, ops, update_doc_section, write_report
+
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").is_file() else "?"
+    r = ops.run(1000 if quick else 5000, 4000 if quick else 20000, workers)
+    write_report("ops", r)
+    md = ops.markdown(r, machine(), load)
+    update_doc_section("ops", md)
+    console().print(md, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(sagemaker_app, name="sagemaker")
     app.command("jobs")(jobs_cmd)
     from pokecard.cli import ops
+    from pokecard.cli.common import group
 
     ops.register(app)
+    group(app, "bench", "Benchmarks").command("ops")(bench_ops_cmd)
