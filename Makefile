@@ -16,6 +16,7 @@ ENV        ?= local
 ROOT       ?= work/demo
 CATALOG    ?=
 PRESET     ?= demo
+TARGET     ?= local
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup test lint demo infra infra-down train export-hef deploy-pi bench clean
@@ -67,8 +68,12 @@ infra: setup ## Apply Terraform (ENV=local: moto emulator on 127.0.0.1; ENV=prod
 infra-down: ## Stop the local AWS emulator
 	bash scripts/infra.sh down
 
-train: setup ## Train teacher + student, export ONNX, build the reference DB (CATALOG=dir ROOT=dir PRESET=demo|full)
-	@test -n "$(CATALOG)" || { echo "make train: set CATALOG=<catalogue folder> (e.g. ../shared/data/catalog/temporal-forces)"; exit 2; }
+train: setup ## Train teacher + student, export ONNX, build the reference DB (CATALOG=dir ROOT=dir PRESET=demo|full; TARGET=sagemaker STAGE=teacher|distill|all runs it as a SageMaker job, DRY_RUN=1 prints the request)
+	@if [ "$(TARGET)" = "sagemaker" ]; then
+	  $(BIN)/pokecard sagemaker train --stage $(or $(STAGE),all) --preset $(PRESET) $(if $(DRY_RUN),--dry-run,--wait)
+	  exit $$?
+	fi
+	test -n "$(CATALOG)" || { echo "make train: set CATALOG=<catalogue folder> (e.g. ../shared/data/catalog/temporal-forces)"; exit 2; }
 	$(BIN)/pokecard train --catalog $(CATALOG) --root $(ROOT) --preset $(PRESET)
 
 export-hef: setup ## Compile the student ONNX to a Hailo HEF (needs the Hailo Dataflow Compiler)
