@@ -80,7 +80,7 @@ def aws_errors(what: str, endpoint: str | None = None) -> Iterator[None]:
     except ClientError as e:
         err = e.response.get("Error", {})
         code = str(err.get("Code", ""))
-        msg = str(err.get("Message", "")).strip()
+        msg = _one_line(str(err.get("Message", "")))
         if code == "NoSuchBucket":
             raise CloudError(
                 f"bucket of {what} does not exist at {where}: run `make infra` or set POKECARD_BUCKET"
@@ -97,3 +97,16 @@ def aws_errors(what: str, endpoint: str | None = None) -> Iterator[None]:
                 "role lack this permission; check the role policy in infra/modules/sagemaker_role"
             ) from e
         raise CloudError(f"{what}: AWS error {code or '?'}{': ' + msg if msg else ''}") from e
+
+
+def _one_line(msg: str) -> str:
+    """An error message as one short line (some endpoints answer a JSON API with an XML body)."""
+    import re
+
+    m = re.search(r"<Message>(.*?)</Message>", msg, re.S)
+    if m:
+        msg = m.group(1)
+    elif msg.lstrip().startswith("<"):
+        msg = re.sub(r"<[^>]+>", " ", msg)
+    msg = " ".join(msg.split())
+    return msg if len(msg) <= 300 else msg[:297] + "..."
