@@ -78,7 +78,12 @@ def run(n_migrate: int = 5000, n_verify: int = 20000, workers: int = 16) -> dict
     try:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        s3 = boto3.client("s3", endpoint_url=emu.url, region_name="us-east-2")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=emu.url,
+            region_name="us-east-2",
+            config=Config(max_pool_connections=workers * 2),
+        )
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
         _seed(s3, "legacy/cards", n_migrate, workers)
         store = S3Store(BUCKET, PREFIX, region="us-east-2", endpoint_url=emu.url)
