@@ -51,7 +51,7 @@ def _root(
 
 def _register() -> None:
     # Import order is the order in `pokecard --help`.
-    from pokecard.cli import bench, catalog, edge, layout_cmd, models, recognize, store
+    from pokecard.cli import bench, catalog, cloud, edge, layout_cmd, models, recognize, store
 
     layout_cmd.register(app)
     store.register(app)
@@ -60,9 +60,7 @@ def _register() -> None:
     models.register(app)
     edge.register(app)  # adds `export hef` to the export group
     recognize.register(app)
-    from pokecard.cli import cloud
-
-    cloud.register(app)  # sagemaker, jobs, verify, migrate, restore, costs, registry
+    cloud.register(app)  # sagemaker, jobs, verify, migrate, restore, costs, registry, bench ops
 
 
 _register()
