@@ -21,6 +21,7 @@ PI_DIR     ?= pokecard
 BUNDLE     ?= build/pokecard-bundle.tar.gz
 SSH_CONFIG ?=
 DEPLOY_ARGS ?=
+TARGET     ?= local
 export PYTHONUNBUFFERED := 1
 
 .PHONY: help setup test lint demo serve infra infra-down train export-hef deploy-pi bench clean
@@ -78,8 +79,12 @@ infra: setup ## Apply Terraform (ENV=local: moto emulator on 127.0.0.1; ENV=prod
 infra-down: ## Stop the local AWS emulator
 	bash scripts/infra.sh down
 
-train: setup ## Train teacher + student, export ONNX, build the reference DB (CATALOG=dir ROOT=dir PRESET=demo|full)
-	@test -n "$(CATALOG)" || { echo "make train: set CATALOG=<catalogue folder> (e.g. ../shared/data/catalog/temporal-forces)"; exit 2; }
+train: setup ## Train teacher + student, export ONNX, build the reference DB (CATALOG=dir ROOT=dir PRESET=demo|full; TARGET=sagemaker STAGE=teacher|distill|all runs it as a SageMaker job, DRY_RUN=1 prints the request)
+	@if [ "$(TARGET)" = "sagemaker" ]; then
+	  $(BIN)/pokecard sagemaker train --stage $(or $(STAGE),all) --preset $(PRESET) $(if $(DRY_RUN),--dry-run,--wait)
+	  exit $$?
+	fi
+	test -n "$(CATALOG)" || { echo "make train: set CATALOG=<catalogue folder> (e.g. ../shared/data/catalog/temporal-forces)"; exit 2; }
 	$(BIN)/pokecard train --catalog $(CATALOG) --root $(ROOT) --preset $(PRESET)
 
 export-hef: setup ## Compile the student ONNX to a Hailo HEF (needs the Hailo Dataflow Compiler)

@@ -206,3 +206,19 @@ def describe() -> list[Entry]:
         ),
         Entry("pipelines/{training,inference,deployment}/", "pipeline definitions and run records"),
     ]
+
+
+# Cloud operations (issue 14): SageMaker job outputs and spot checkpoints, migration state
+SAGEMAKER_OUTPUT = "models/sagemaker-jobs"
+CHECKPOINTS_DIR = "models/checkpoints"
+
+
+def training_checkpoints(stage: str) -> str:
+    """Where a SageMaker job of ``stage`` syncs /opt/ml/checkpoints (a spot restart resumes from it)."""
+    return f"{CHECKPOINTS_DIR}/{_version(stage)}"
+
+
+def component(key: str) -> str:
+    """The layout component a key belongs to (its first two folders, e.g. data/raw), for per-component counts."""
+    parts = validate_key(key).split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 else parts[0]

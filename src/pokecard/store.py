@@ -382,6 +382,40 @@ class Store(ABC):
         rep.unrecorded = sorted(k for k in present if k not in objects and k != layout.PROJECT_MANIFEST)
         return rep
 
+    # -- listing with details (issue 14: verify, migrate, costs) -----------------------
+    def list_detailed(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Objects under ``prefix`` with key, size, etag, last_modified (epoch s) and storage_class
+        where the backend has them (a local folder has no etag and is all STANDARD)."""
+        p = layout.validate_key(prefix) if prefix.strip("/") else ""
+        return sorted(self._list_detailed(p), key=lambda o: o["key"])
+
+    def _list_detailed(self, prefix: str) -> Iterator[dict[str, Any]]:
+        for o in self._list(prefix):
+            yield {
+                "key": o.key,
+                "size": o.size,
+                "etag": None,
+                "last_modified": None,
+                "storage_class": "STANDARD",
+            }
+
+    def read_raw(self, key: str, dest: str | os.PathLike[str]) -> None:
+        """Download ``key`` to ``dest`` as stored, without the manifest check (for re-hashing)."""
+        self._get_to(layout.validate_key(key), Path(dest))
+
+    def record_copy(self, key: str, sha256: str, size: int) -> None:
+        """Record an object written outside ``put_*`` (a server-side copy, a version restore) in the
+        manifest; the caller has verified its bytes. Batched like puts inside ``batch()``."""
+        self._record(layout.check_writable(key), sha256, size)
+
+    def forget(self, key: str) -> None:
+        """Drop a key from the manifest (an object deleted outside ``delete``, e.g. by a restore)."""
+        self._forget(layout.validate_key(key))
+
+    def reload_manifest(self) -> None:
+        """Read the manifest again on next use (it was replaced in the store, e.g. by a restore)."""
+        self._manifest = None
+
 
 class LocalStore(Store):
     """A project root in a local folder."""
@@ -430,6 +464,17 @@ class LocalStore(Store):
 
     def _delete(self, key: str) -> None:
         (self.root / key).unlink()
+
+    def _list_detailed(self, prefix: str) -> Iterator[dict[str, Any]]:
+        for o in self._list(prefix):
+            st = (self.root / o.key).stat()
+            yield {
+                "key": o.key,
+                "size": o.size,
+                "etag": None,
+                "last_modified": st.st_mtime,
+                "storage_class": "STANDARD",
+            }
 
 
 class S3Store(Store):
@@ -554,6 +599,21 @@ class S3Store(Store):
     def _delete(self, key: str) -> None:
         with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
+
+    def _list_detailed(self, prefix: str) -> Iterator[dict[str, Any]]:
+        with self._errors(prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._k(prefix)
+            )
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield {
+                        "key": obj["Key"][len(self.prefix) :],
+                        "size": int(obj["Size"]),
+                        "etag": str(obj.get("ETag", "")).strip('"') or None,
+                        "last_modified": obj["LastModified"].timestamp() if obj.get("LastModified") else None,
+                        "storage_class": obj.get("StorageClass", "STANDARD"),
+                    }
 
 
 def _is_loopback(url: str) -> bool:

@@ -51,7 +51,18 @@ def _root(
 
 def _register() -> None:
     # Import order is the order in `pokecard --help`.
-    from pokecard.cli import bench, catalog, collection, edge, layout_cmd, models, recognize, serve, store
+    from pokecard.cli import (
+        bench,
+        catalog,
+        cloud,
+        collection,
+        edge,
+        layout_cmd,
+        models,
+        recognize,
+        serve,
+        store,
+    )
 
     layout_cmd.register(app)
     store.register(app)
@@ -62,6 +73,7 @@ def _register() -> None:
     recognize.register(app)
     collection.register(app)
     serve.register(app)
+    cloud.register(app)  # sagemaker, jobs, verify, migrate, restore, costs, registry, bench ops
 
 
 _register()
