@@ -14,7 +14,7 @@ import pytest
 
 # The infra tests' helpers (require_terraform, copy_infra), imported by name like they do.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "infra"))
-from infra_testlib import copy_infra, require_terraform  # noqa: E402
+from infra_testlib import copy_infra, moto_client, require_terraform  # noqa: E402
 
 
 @dataclass
@@ -24,15 +24,7 @@ class Footprint:
     outputs: dict[str, Any]
 
     def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-2",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return moto_client(self.url, service)
 
 
 @pytest.fixture(scope="session")

@@ -37,3 +37,16 @@ def copy_infra(dest: Path) -> Path:
     target = dest / "infra"
     shutil.copytree(REPO / "infra", target, ignore=_IGNORE)
     return target
+
+
+def moto_client(url: str, service: str):  # noqa: ANN201 - a boto3 client
+    """A boto3 client of ``service`` on the moto server at ``url`` with the test credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from infra_testlib import copy_infra, require_terraform
+from infra_testlib import copy_infra, moto_client, require_terraform
 
 from pokecard.aws import infra
 
@@ -37,15 +37,7 @@ class Footprint:
     plugin_dir: Path
 
     def client(self, service: str):  # noqa: ANN201
-        import boto3
-
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-2",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return moto_client(self.url, service)
 
 
 @pytest.fixture(scope="module")
