@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("pokecard", 0),
     ("pokecard.errors", 0),
     ("pokecard.atomic", 0),
+    ("pokecard.arrays", 0),
     ("pokecard.progress", 0),
     ("pokecard.card", 0),
     ("pokecard.config", 1),
@@ -39,6 +40,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("pokecard.detect", 3),
     ("pokecard.embed", 3),
     ("pokecard.features", 3),
+    ("pokecard.template", 3),
     ("pokecard.recognize", 4),
     # calibration runs the recognizer, and the build calibrates: one layer above it
     ("pokecard.reference.calibrate", 5),

@@ -26,6 +26,7 @@ import numpy as np
 
 from pokecard.card import CANONICAL_HW
 from pokecard.errors import ReferenceDBError
+from pokecard.template import TemplateConfig, TemplateFlagger
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,11 @@ class FeatureConfig:
     # has a descriptor within this Hamming distance at about the same place (px, canonical).
     common_distance: int = 48
     common_px: float = 10.0
-    common_exact_max_cards: int = 3000  # above this, template flags come from the LSH index (approximate)
+    # Template flags above this many cards: a hashed sample of about half to all of this many
+    # cards, plus each card's nearest cards by embedding and of the same name (docs/scale.md).
+    template_sample: int = 256
+    template_neighbours: int = 8
+    template_same_name: int = 16
     score: str = "distinct"  # what counts as evidence: "distinct" | "art" | "all" inliers
     lsh: dict[str, int] = field(
         # multi-probe level 0: one bucket per table; level 1 probes 21 per table and was 8x
@@ -61,6 +66,15 @@ class FeatureConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def template(self) -> TemplateConfig:
+        return TemplateConfig(
+            distance=self.common_distance,
+            px=self.common_px,
+            sample=self.template_sample,
+            neighbours=self.template_neighbours,
+            same_name=self.template_same_name,
+        )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
@@ -135,61 +149,12 @@ class KeypointDB:
             )
 
     def _find_common(self) -> np.ndarray:
-        """Flag keypoints that another card shares at about the same place (the card template).
+        """Template flags when none were stored: every card against every other (exact; small DBs).
 
-        Exact: every keypoint is compared (Hamming) with the keypoints of every other card
-        that lie within ``common_px`` of it, found through a grid of ``common_px`` cells.
+        The reference build flags a sample and the related cards instead (:mod:`pokecard.template`).
         """
-        cfg = self.config
-        if self.count > cfg.common_exact_max_cards:
-            return self._find_common_lsh()
-        cell = max(1.0, float(cfg.common_px))
-        common = np.zeros(len(self.desc), bool)
-        gx = np.floor(self.xy[:, 0] / cell).astype(np.int64)
-        gy = np.floor(self.xy[:, 1] / cell).astype(np.int64)
-        key = gx * 100_003 + gy
-        order = np.argsort(key, kind="stable")
-        skey = key[order]
-        bits = np.unpackbits(self.desc, axis=1).astype(np.float32)  # [M, 256]; float: BLAS matmul
-        for cx, cy in set(zip(gx.tolist(), gy.tolist(), strict=True)):
-            a0, a1 = np.searchsorted(skey, [cx * 100_003 + cy, cx * 100_003 + cy + 1])
-            mine = order[a0:a1]
-            near = []
-            for dx in (-1, 0, 1):
-                for dy in (-1, 0, 1):
-                    k = (cx + dx) * 100_003 + cy + dy
-                    b0, b1 = np.searchsorted(skey, [k, k + 1])
-                    near.append(order[b0:b1])
-            nb = np.concatenate(near)
-            if len(nb) < 2:
-                continue
-            # Hamming distances via dot products of 0/1 bit vectors
-            bm = bits[mine]
-            bn = bits[nb]
-            ham = bm.sum(1)[:, None] + bn.sum(1)[None, :] - 2 * (bm @ bn.T)
-            close = np.abs(self.xy[mine][:, None, :] - self.xy[nb][None, :, :]).max(axis=2) <= cfg.common_px
-            other = self.owner[mine][:, None] != self.owner[nb][None, :]
-            common[mine] |= np.any((ham <= cfg.common_distance) & close & other, axis=1)
-        return common
-
-    def _find_common_lsh(self) -> np.ndarray:
-        """Approximate template flags for big catalogues: LSH neighbours instead of every pair."""
-        cfg = self.config
-        common = np.zeros(len(self.desc), bool)
-        # build time, not query time: probe the neighbouring buckets too (multi-probe level 1),
-        # so the template flags do not get thinner with the faster query-side setting
-        lsh = {**cfg.lsh, "multi_probe_level": max(1, int(cfg.lsh.get("multi_probe_level", 0)))}
-        for i, ms in enumerate(self._new_matcher(lsh).knnMatch(self.desc, k=8)):
-            for m in ms:
-                j = m.trainIdx
-                if (
-                    self.owner[j] != self.owner[i]
-                    and m.distance <= cfg.common_distance
-                    and float(np.abs(self.xy[j] - self.xy[i]).max()) <= cfg.common_px
-                ):
-                    common[i] = True
-                    break
-        return common
+        f = TemplateFlagger(self.xy, self.desc, self.offsets, self.config.template())
+        return f.against_sample(np.ones(self.count, bool))
 
     @property
     def count(self) -> int:
@@ -220,11 +185,21 @@ class KeypointDB:
     def from_bytes(cls, data: bytes, config: FeatureConfig, source: str = "keypoints") -> KeypointDB:
         try:
             z = np.load(io.BytesIO(data), allow_pickle=False)
-            return cls(z["xy"], z["desc"], z["offsets"], config, z["common"] if "common" in z.files else None)
+            return cls.from_arrays({k: z[k] for k in z.files}, config, source)
         except ReferenceDBError:
             raise
         except Exception as e:
             raise ReferenceDBError(f"{source}: not a readable keypoint file ({type(e).__name__}: {e})") from e
+
+    @classmethod
+    def from_arrays(
+        cls, z: dict[str, np.ndarray], config: FeatureConfig, source: str = "keypoints"
+    ) -> KeypointDB:
+        """From the arrays of keypoints.npz (memory-mapped ones stay mapped)."""
+        missing = [k for k in ("xy", "desc", "offsets") if k not in z]
+        if missing:
+            raise ReferenceDBError(f"{source}: not a keypoint file (no {', '.join(missing)})")
+        return cls(z["xy"], z["desc"], z["offsets"], config, z.get("common"))
 
     def card(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.offsets[row], self.offsets[row + 1]

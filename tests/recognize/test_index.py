@@ -178,13 +178,3 @@ def test_reference_db_search_matches_numpy_and_scores_exactly(tf_copy: Path) -> 
         assert rows[:, 0].tolist() == np.argmax(q @ x.T, axis=1).tolist()
         assert np.allclose(scores, np.take_along_axis(q @ x.T, rows, axis=1), atol=1e-5)
         assert np.all(np.diff(scores, axis=1) <= 0)  # best first
-
-
-def test_template_flags_from_lsh_agree_with_the_exact_ones(tf_root: Path) -> None:
-    """Big catalogues flag template keypoints through the LSH index: close to the exact pairwise check."""
-    from pokecard.features import FeatureConfig, KeypointDB
-
-    k = ReferenceDB.load(open_store(tf_root)).keypoints
-    assert 0.05 < k.common.mean() < 0.9
-    lsh = KeypointDB(k.xy, k.desc, k.offsets, FeatureConfig(common_exact_max_cards=0)).common
-    assert np.mean(lsh == k.common) > 0.9 and lsh.sum() > 0.7 * k.common.sum()

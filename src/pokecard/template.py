@@ -1,0 +1,190 @@
+"""Template flags: the reference keypoints that another card shares at about the same place.
+
+A keypoint is "common" (frame, text box, energy symbols: the card template) when a keypoint
+of another card lies within ``common_px`` of it with a descriptor within ``common_distance``
+bits. Comparing every card with every other card is quadratic (hours at 17,592 cards), so a
+keypoint is compared with the keypoints of two sets of cards (docs/scale.md):
+
+* the **sample**: every card while the catalogue has at most ``template_sample`` cards
+  (then the flags are exact), else the cards whose id hashes below a rate of 2^-k, so the
+  set does not move when cards are added or removed. The template is shared by many cards,
+  so a few hundred of them find it;
+* the **related** cards: the nearest cards by embedding and the cards of the same name,
+  which is where the pair-specific sharing is (a reprint's art, a name's letters).
+
+Both parts are kept apart (``sample`` and ``related`` flags) so an incremental update can
+recompute only what a change touches and still equal a full rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+CELL_KEY = 1 << 20  # cell key = gx * CELL_KEY + gy (canonical crops are far smaller)
+_OFFSETS = np.array([dx * CELL_KEY + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)], np.int64)
+
+
+@dataclass(frozen=True)
+class TemplateConfig:
+    """How the flags are found (stored in the manifest's features)."""
+
+    distance: int = 48  # Hamming bits (of 256)
+    px: float = 10.0  # canonical-crop pixels, in x and in y
+    sample: int = 256  # cards every keypoint is compared with (at most; at least half of it)
+    neighbours: int = 8  # nearest cards by embedding compared in full
+    same_name: int = 16  # cards of the same name compared in full (the nearest ones)
+
+
+def sample_rate(n_cards: int, target: int) -> float:
+    """1 up to ``target`` cards, else the power of two 2^-k that keeps about target/2..target cards."""
+    if n_cards <= target or target <= 0:
+        return 1.0
+    return 2.0 ** -math.ceil(math.log2(n_cards / target))
+
+
+def in_sample(card_ids: Sequence[str], rate: float) -> np.ndarray:
+    """Whether each card is in the sample: a hash of its id, so membership never depends on the others."""
+    if rate >= 1.0:
+        return np.ones(len(card_ids), bool)
+    lim = int(rate * 2**64)
+    return np.array(
+        [int.from_bytes(hashlib.sha1(c.encode()).digest()[:8], "big") < lim for c in card_ids], bool
+    )
+
+
+def related_cards(
+    neighbours: np.ndarray, names: Sequence[str] | None, emb: np.ndarray | None, same_name: int
+) -> list[np.ndarray]:
+    """Per card, the sorted rows it is compared with in full: its neighbours, the cards that
+    have it as a neighbour, and up to ``same_name`` cards of its name (nearest by embedding)."""
+    n = len(neighbours)
+    pairs: list[tuple[int, int]] = []
+    for i, row in enumerate(neighbours):
+        pairs += [(i, int(j)) for j in row if 0 <= j < n and j != i]
+    if names is not None:
+        groups: dict[str, list[int]] = {}
+        for i, nm in enumerate(names):
+            groups.setdefault(nm.strip().lower(), []).append(i)
+        for rows in groups.values():
+            if len(rows) < 2:
+                continue
+            g = np.array(rows)
+            for i in rows:
+                others = g[g != i]
+                if len(others) > same_name and emb is not None:
+                    sims = emb[others] @ emb[i]
+                    others = others[np.argsort(-sims, kind="stable")[:same_name]]
+                pairs += [(i, int(j)) for j in others]
+    rel: list[set[int]] = [set() for _ in range(n)]
+    for i, j in pairs:
+        rel[i].add(j)
+        rel[j].add(i)
+    return [np.array(sorted(s), np.int64) for s in rel]
+
+
+class TemplateFlagger:
+    """The two flag parts for the keypoints of a catalogue (row order = reference DB rows)."""
+
+    def __init__(self, xy: np.ndarray, desc: np.ndarray, offsets: np.ndarray, cfg: TemplateConfig) -> None:
+        self.xy = np.ascontiguousarray(xy, np.float32)
+        self.words = np.ascontiguousarray(desc, np.uint8).view(np.uint64)  # [M, 4]: popcount per word
+        self.desc = desc
+        self.offsets = np.asarray(offsets, np.int64)
+        self.cfg = cfg
+        self.owner = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+        cell = max(1.0, float(cfg.px))
+        self.key = np.floor(self.xy[:, 0] / cell).astype(np.int64) * CELL_KEY + np.floor(
+            self.xy[:, 1] / cell
+        ).astype(np.int64)
+
+    # -- the sample part: per grid cell, one BLAS product of 0/1 bit vectors -------------
+    def against_sample(self, sample: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Flags of the keypoints of ``rows`` (all when None) from the cards in ``sample`` (bool per card)."""
+        flags = np.zeros(len(self.desc), bool)
+        ref = np.flatnonzero(np.asarray(sample, bool)[self.owner])
+        qry = np.arange(len(self.desc)) if rows is None else self.keypoints_of(rows)
+        if len(ref) == 0 or len(qry) == 0:
+            return flags
+        r_order = ref[np.argsort(self.key[ref], kind="stable")]
+        r_key = self.key[r_order]
+        q_order = qry[np.argsort(self.key[qry], kind="stable")]
+        q_key = self.key[q_order]
+        cells, starts = np.unique(q_key, return_index=True)
+        ends = np.append(starts[1:], len(q_key))
+        for c, a, b in zip(cells.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            lo = np.searchsorted(r_key, c + _OFFSETS, "left")
+            hi = np.searchsorted(r_key, c + _OFFSETS, "right")
+            near = np.concatenate([r_order[x:y] for x, y in zip(lo, hi, strict=True)])
+            if len(near) == 0:
+                continue
+            mine = q_order[a:b]
+            flags[mine] = self._any_close(mine, near)
+        return flags
+
+    def _any_close(self, mine: np.ndarray, near: np.ndarray) -> np.ndarray:
+        """Whether each keypoint of ``mine`` has a close one (descriptor and place) of another card in ``near``."""
+        cfg = self.cfg
+        out = np.zeros(len(mine), bool)
+        # ham <= d  <=>  2 a.b - |a| - |b| + d >= 0: one BLAS product of augmented 0/1 vectors
+        bn = np.unpackbits(self.desc[near], axis=1).astype(np.float32)
+        bn = np.hstack([bn, np.ones((len(bn), 1), np.float32), (cfg.distance - bn.sum(1))[:, None]])
+        bm = np.unpackbits(self.desc[mine], axis=1).astype(np.float32)
+        bm = np.hstack([2 * bm, -bm.sum(1)[:, None], np.ones((len(bm), 1), np.float32)])
+        left = np.arange(len(mine))
+        for s in range(0, len(near), 1024):  # reference blocks: a flagged keypoint is not compared again
+            if len(left) == 0:
+                break
+            nb = near[s : s + 1024]
+            i, j = np.nonzero(bm[left] @ bn[s : s + 1024].T >= 0)
+            qi, rj = mine[left[i]], nb[j]
+            ok = (np.abs(self.xy[qi] - self.xy[rj]).max(axis=1) <= cfg.px) & (
+                self.owner[qi] != self.owner[rj]
+            )
+            hit = np.unique(left[i[ok]])
+            out[hit] = True
+            left = left[~out[left]]
+        return out
+
+    # -- the related part: per card, a grid join with the keypoints of its related cards --
+    def against_related(self, related: Sequence[np.ndarray], rows: Iterable[int] | None = None) -> np.ndarray:
+        """Flags of the keypoints of ``rows`` (all cards when None) from each card's related cards."""
+        flags = np.zeros(len(self.desc), bool)
+        for c in range(len(related)) if rows is None else rows:
+            rel = related[c]
+            a, b = self.offsets[c], self.offsets[c + 1]
+            if len(rel) == 0 or a == b:
+                continue
+            ref = np.concatenate([np.arange(self.offsets[r], self.offsets[r + 1]) for r in rel])
+            if len(ref):
+                flags[a:b] = self._join(np.arange(a, b), ref)
+        return flags
+
+    def _join(self, mine: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        order = ref[np.argsort(self.key[ref], kind="stable")]
+        rk = self.key[order]
+        want = (self.key[mine][:, None] + _OFFSETS[None, :]).reshape(-1)
+        lo = np.searchsorted(rk, want, "left")
+        cnt = np.searchsorted(rk, want, "right") - lo
+        total = int(cnt.sum())
+        out = np.zeros(len(mine), bool)
+        if total == 0:
+            return out
+        q = np.repeat(np.arange(len(want)) // len(_OFFSETS), cnt)
+        first = np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
+        r = order[first + np.arange(total)]
+        qi = mine[q]
+        ok = np.abs(self.xy[qi] - self.xy[r]).max(axis=1) <= cfg.px
+        qi, r, q = qi[ok], r[ok], q[ok]
+        ham = np.bitwise_count(self.words[qi] ^ self.words[r]).sum(axis=1)
+        out[np.unique(q[ham <= cfg.distance])] = True
+        return out
+
+    def keypoints_of(self, rows: Iterable[int]) -> np.ndarray:
+        parts = [np.arange(self.offsets[r], self.offsets[r + 1]) for r in rows]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)

@@ -1,0 +1,91 @@
+"""Template flags (pokecard.template): exact below the sample size, stable samples, related cards."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pokecard.arrays import map_npz, save_npz
+from pokecard.template import TemplateConfig, TemplateFlagger, in_sample, related_cards, sample_rate
+
+
+def _keypoints(cards: int, per: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random keypoints with a planted template: the same 20 keypoints (jittered) on every card."""
+    rng = np.random.default_rng(seed)
+    tmpl_xy = rng.uniform(0, 250, (20, 2)).astype(np.float32)
+    tmpl_d = rng.integers(0, 256, (20, 32), dtype=np.uint8)
+    xs, ds = [], []
+    for _ in range(cards):
+        flip = rng.random((20, 256)) < 0.05  # ~13 of 256 bits differ: within the 48-bit distance
+        d = np.packbits(np.unpackbits(tmpl_d, axis=1) ^ flip, axis=1)
+        xs.append(np.vstack([tmpl_xy + rng.normal(0, 1.5, (20, 2)), rng.uniform(0, 250, (per - 20, 2))]))
+        ds.append(np.vstack([d, rng.integers(0, 256, (per - 20, 32), dtype=np.uint8)]))
+    offsets = np.arange(cards + 1) * per
+    return np.vstack(xs).astype(np.float32), np.vstack(ds), offsets
+
+
+def _naive(
+    xy: np.ndarray, desc: np.ndarray, owner: np.ndarray, ref_cards: list[set[int]], cfg: TemplateConfig
+) -> np.ndarray:
+    bits = np.unpackbits(desc, axis=1).astype(int)
+    out = np.zeros(len(desc), bool)
+    for i in range(len(desc)):
+        refs = np.flatnonzero(np.isin(owner, list(ref_cards[owner[i]] - {owner[i]})))
+        ham = (bits[refs] != bits[i]).sum(1)
+        close = np.abs(xy[refs] - xy[i]).max(1) <= cfg.px
+        out[i] = bool(np.any((ham <= cfg.distance) & close))
+    return out
+
+
+def test_sample_part_equals_the_pairwise_definition() -> None:
+    xy, desc, off = _keypoints(12, 40, seed=1)
+    cfg = TemplateConfig()
+    f = TemplateFlagger(xy, desc, off, cfg)
+    owner = np.repeat(np.arange(12), 40)
+    everyone = f.against_sample(np.ones(12, bool))
+    assert np.array_equal(everyone, _naive(xy, desc, owner, [set(range(12))] * 12, cfg))
+    assert everyone.reshape(12, 40)[:, :20].mean() > 0.95  # the planted template is found
+    assert everyone.reshape(12, 40)[:, 20:].mean() < 0.05  # random keypoints are not
+    some = np.zeros(12, bool)
+    some[[2, 7]] = True
+    part = f.against_sample(some, rows=np.array([0, 2, 5]))
+    want = _naive(xy, desc, owner, [{2, 7}] * 12, cfg)
+    kp = f.keypoints_of([0, 2, 5])
+    assert np.array_equal(part[kp], want[kp]) and not part[np.setdiff1d(np.arange(len(desc)), kp)].any()
+
+
+def test_related_part_equals_the_pairwise_definition() -> None:
+    xy, desc, off = _keypoints(8, 30, seed=2)
+    cfg = TemplateConfig()
+    f = TemplateFlagger(xy, desc, off, cfg)
+    related = related_cards(np.array([[1], [0], [3], [2], [5], [4], [7], [6]]), None, None, 16)
+    got = f.against_related(related)
+    owner = np.repeat(np.arange(8), 30)
+    assert np.array_equal(got, _naive(xy, desc, owner, [set(r.tolist()) for r in related], cfg))
+    assert got.any()
+
+
+def test_related_cards_are_symmetric_and_include_the_same_name() -> None:
+    emb = np.eye(5, dtype=np.float32)
+    rel = related_cards(np.array([[1], [2], [-1], [-1], [-1]]), ["A", "B", "c", "a", "x"], emb, 16)
+    assert [r.tolist() for r in rel] == [[1, 3], [0, 2], [1], [0], []]
+
+
+def test_the_sample_is_a_property_of_each_card() -> None:
+    assert sample_rate(200, 256) == 1.0 and sample_rate(257, 256) == 0.5
+    assert sample_rate(17_592, 256) == 2.0**-7 and sample_rate(17_792, 256) == 2.0**-7
+    ids = [f"c-{i}" for i in range(5000)]
+    rate = sample_rate(len(ids), 256)
+    s = in_sample(ids, rate)
+    assert 128 <= s.sum() <= 256 * 1.2
+    more = in_sample(ids + [f"new-{i}" for i in range(200)], rate)
+    assert np.array_equal(more[:5000], s)  # adding cards does not move the others
+
+
+def test_map_npz_maps_what_save_npz_wrote(tmp_path) -> None:  # noqa: ANN001
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    save_npz(tmp_path / "k.npz", a=a, b=np.array([True, False]), empty=np.zeros((0, 32), np.uint8))
+    z = map_npz(tmp_path / "k.npz")
+    assert isinstance(z["a"], np.memmap) and np.array_equal(z["a"], a)
+    assert z["b"].tolist() == [True, False] and z["empty"].shape == (0, 32)
+    np.savez_compressed(tmp_path / "c.npz", a=a)  # compressed members are read, not mapped
+    assert np.array_equal(map_npz(tmp_path / "c.npz")["a"], a)
