@@ -2,17 +2,23 @@
 
 One layer above the recognizer: the build ends by calibrating the unknown thresholds, which
 runs the recognizer on the DB just written (:mod:`pokecard.reference.calibrate`).
+
+The build is incremental: a card whose image, model and feature settings are those of the
+DB already there keeps its embedding and keypoints, and only the template flags that a
+change touches are recomputed (:mod:`pokecard.template`), so the result equals a full
+rebuild. The new files are written beside the old ones and switched in at once
+(:mod:`pokecard.reference.publish`); docs/scale.md has the costs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import logging
 import os
-import tempfile
-from pathlib import Path
+import resource
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
@@ -21,40 +27,38 @@ import numpy as np
 from pokecard import __version__, layout
 from pokecard.card import CANONICAL_HW, CANONICAL_W
 from pokecard.catalog.build import load_processed
-from pokecard.catalog.model import Catalog, read_image
+from pokecard.catalog.model import Card, Catalog, read_image
 from pokecard.embed import create_embedder
 from pokecard.embed.base import Embedder
 from pokecard.errors import ReferenceDBError
-from pokecard.features import FeatureConfig, KeypointDB, LayoutDescriptor, orb_features
+from pokecard.features import FeatureConfig, LayoutDescriptor, orb_features
 from pokecard.model_files import resolve_model
 from pokecard.progress import progress as progress_bar
 from pokecard.progress import silenced
 from pokecard.reference.calibrate import calibrate_reference
 from pokecard.reference.manifest import DEFAULT_THRESHOLDS, FORMAT, MODES, ReferenceManifest, catalog_hash
+from pokecard.reference.previous import Previous, load_previous
+from pokecard.reference.publish import publish
 from pokecard.reference.search import make_usearch, search_settings
 from pokecard.store import Store, open_store, sha256_file
+from pokecard.template import TemplateFlagger, in_sample, related_cards, sample_rate
 
 log = logging.getLogger(__name__)
+EMBED_BATCH = 32
 
 
-def _catalog_images(catalog: Catalog) -> tuple[list[dict[str, Any]], Any]:
-    """Card metadata and a generator of canonical crops (352 x 252 RGB) for a Catalog."""
-    cards = [{k: v for k, v in c.as_dict().items() if k != "image" and v is not None} for c in catalog.cards]
-
-    def crops():  # noqa: ANN202
-        for c in catalog.cards:
-            img = read_image(catalog.image_path(c))
-            if img.shape[1] > img.shape[0]:
-                img = np.ascontiguousarray(np.rot90(img, k=-1))
-            if img.shape[:2] != CANONICAL_HW:
-                interp = cv2.INTER_AREA if img.shape[0] > CANONICAL_HW[0] else cv2.INTER_CUBIC
-                img = cv2.resize(img, (CANONICAL_W, CANONICAL_HW[0]), interpolation=interp)
-            yield img
-
-    return cards, crops
+def canonical_crop(catalog: Catalog, card: Card) -> np.ndarray:
+    """A catalogue card as the 352 x 252 RGB canonical crop the DB describes."""
+    img = read_image(catalog.image_path(card))
+    if img.shape[1] > img.shape[0]:
+        img = np.ascontiguousarray(np.rot90(img, k=-1))
+    if img.shape[:2] != CANONICAL_HW:
+        interp = cv2.INTER_AREA if img.shape[0] > CANONICAL_HW[0] else cv2.INTER_CUBIC
+        img = cv2.resize(img, (CANONICAL_W, CANONICAL_HW[0]), interpolation=interp)
+    return img
 
 
-def build_reference(
+def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
     store: Store | str | os.PathLike[str],
     model: str | os.PathLike[str] | None = None,
     *,
@@ -66,6 +70,7 @@ def build_reference(
     calibrate_with: str | os.PathLike[str] | None = None,
     calibration_photos: int = 120,
     backend: str = "auto",
+    incremental: bool = True,
 ) -> ReferenceManifest:
     """Build the reference DB under ``store``'s ``data/reference/`` and return its manifest.
 
@@ -73,11 +78,13 @@ def build_reference(
     card, else the training-free mode. ``catalog`` defaults to the processed catalogue of
     ``store`` (``pokecard catalog build``). ``calibrate`` sets the unknown thresholds from
     leave-one-out photos of the catalogue (plus the real out-of-catalogue photos in
-    ``calibrate_with``) and records them in the manifest.
+    ``calibrate_with``) and records them in the manifest. ``incremental``: reuse what the
+    DB already there has for unchanged cards (the manifest's ``build`` says how many).
     """
     if mode not in MODES:
         raise ReferenceDBError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     st = open_store(store)
+    t0 = time.perf_counter()
     with silenced(not progress):
         cat = catalog if catalog is not None else load_processed(st)
         if not cat.cards:
@@ -86,65 +93,24 @@ def build_reference(
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})[:3]
             raise ReferenceDBError(f"duplicate card_id(s) in the catalogue: {', '.join(dup)}")
-
-        resolved = None
-        if mode in ("auto", "embedding"):
-            resolved = resolve_model(st, None if model in (None, "auto") else model)
-            if resolved is None and mode == "embedding":
-                raise ReferenceDBError(
-                    f"--mode embedding needs a model: none given and no student ONNX with a model card under {st.url}{layout.STUDENT_DIR}"
-                )
-        elif model not in (None, "auto"):
-            raise ReferenceDBError("--mode training-free takes no --model")
+        embedder, model_entry, db_mode = _embedder(st, model, mode, backend)
         fcfg = features or FeatureConfig()
+        log.info("building a %s reference DB of %d cards", db_mode, len(ids))
+        times: dict[str, float] = {}
+        clock = _Clock(times)
 
-        cards, crops = _catalog_images(cat)
-        if resolved is not None:
-            embedder: Embedder = create_embedder(resolved.path, backend=backend)
-            model_entry = {
-                "key": resolved.key,
-                "path": None if resolved.key else str(resolved.path),
-                "file": resolved.path.name,
-                "sha256": sha256_file(resolved.path),
-                "name": embedder.card.name,
-                "identity": embedder.card.identity(),
-                "card": embedder.card.as_dict(),
-            }
-            db_mode = "embedding"
-        else:
-            embedder = LayoutDescriptor()
-            model_entry = {
-                "key": None,
-                "path": None,
-                "file": None,
-                "sha256": None,
-                "name": embedder.name,
-                "identity": embedder.identity(),
-                "card": None,
-            }
-            db_mode = "training-free"
-        log.info("building a %s reference DB of %d cards", db_mode, len(cards))
+        cards = [{k: v for k, v in c.as_dict().items() if k != "image" and v is not None} for c in cat.cards]
+        shas = [sha256_file(cat.image_path(c)) for c in cat.cards]
+        prev = load_previous(st, db_mode, model_entry.get("sha256"), fcfg) if incremental else None
+        reuse = prev.rows_for(ids, shas) if prev else np.full(len(ids), -1)
+        clock("plan")
 
-        vecs, xs, ds, offs = [], [], [], [0]
-        crops_h = hashlib.sha256()
-        with progress_bar(len(cards), f"indexing ({db_mode})") as advance:
-            batch: list[np.ndarray] = []
-            for img in crops():
-                crops_h.update(img.tobytes()[::97])
-                xy, d = orb_features(img, fcfg.ref_features, fcfg.fast_threshold)
-                xs.append(xy)
-                ds.append(d)
-                offs.append(offs[-1] + len(d))
-                batch.append(img)
-                if len(batch) == 32:
-                    vecs.append(embedder.embed(batch))
-                    batch = []
-                advance(1)
-            if batch:
-                vecs.append(embedder.embed(batch))
-        emb = np.ascontiguousarray(np.concatenate(vecs, axis=0), dtype=np.float32)
-        kdb = KeypointDB(np.concatenate(xs), np.concatenate(ds), np.array(offs), fcfg)
-        search = search_settings(len(cards))
+        emb, xy, desc, offsets = _describe(cat, embedder, fcfg, reuse, prev, clock)
+        search = search_settings(len(ids))
+        index = make_usearch(emb, dtype=search["dtype"], hnsw=search)
+        clock("vector index")
+        common, parts = _template((xy, desc, offsets), ids, cards, emb, index, search, fcfg, reuse, prev)
+        clock("template flags")
         manifest = {
             "format": FORMAT,
             "mode": db_mode,
@@ -156,55 +122,216 @@ def build_reference(
             "catalog": {
                 "name": cat.name,
                 "count": len(cards),
-                "hash": catalog_hash(cards, crops_h.hexdigest()),
+                "hash": catalog_hash(cards, hashlib.sha256("".join(shas).encode()).hexdigest()),
             },
             "search": search,
             "features": fcfg.as_dict(),
-            "keypoints": int(len(kdb.desc)),
+            "keypoints": int(len(desc)),
             "thresholds": dict(DEFAULT_THRESHOLDS),
             "calibration": {"method": "default", "note": "not calibrated on this catalogue"},
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "code_version": __version__,
         }
-        _write(st, emb, ids, cards, kdb, manifest)
+        keypoints = {"xy": xy, "desc": desc, "offsets": offsets, "common": common, **parts}
+        publish(st, emb, index, ids, shas, cards, keypoints, manifest)
+        clock("write")
         if calibrate:
             cal = calibrate_reference(st, cat, ooc_dir=calibrate_with, n=calibration_photos, backend=backend)
             manifest["thresholds"] = cal["thresholds"]
             manifest["calibration"] = cal
-            st.put_json(layout.REFERENCE_MANIFEST, manifest)
+            clock("calibration")
+        manifest["build"] = {
+            "seconds": {k: round(v, 2) for k, v in times.items()},
+            "total_seconds": round(time.perf_counter() - t0, 2),
+            "cards_reused": int((reuse >= 0).sum()),
+            "cards_described": int((reuse < 0).sum()),
+            "previous_cards": len(prev.ids) if prev else 0,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        st.put_json(layout.REFERENCE_MANIFEST, manifest)
         return ReferenceManifest(manifest)
 
 
-def _write(
-    st: Store,
-    emb: np.ndarray,
+class _Clock:
+    """Seconds per build stage, in order."""
+
+    def __init__(self, times: dict[str, float]) -> None:
+        self.times = times
+        self.t = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.times[stage] = self.times.get(stage, 0.0) + now - self.t
+        self.t = now
+
+
+def _embedder(
+    st: Store, model: str | os.PathLike[str] | None, mode: str, backend: str
+) -> tuple[Embedder | LayoutDescriptor, dict[str, Any], str]:
+    resolved = None
+    if mode in ("auto", "embedding"):
+        resolved = resolve_model(st, None if model in (None, "auto") else model)
+        if resolved is None and mode == "embedding":
+            raise ReferenceDBError(
+                f"--mode embedding needs a model: none given and no student ONNX with a model card under {st.url}{layout.STUDENT_DIR}"
+            )
+    elif model not in (None, "auto"):
+        raise ReferenceDBError("--mode training-free takes no --model")
+    if resolved is None:
+        lay = LayoutDescriptor()
+        entry = {"key": None, "path": None, "file": None, "sha256": None, "name": lay.name,
+                 "identity": lay.identity(), "card": None}  # fmt: skip
+        return lay, entry, "training-free"
+    embedder = create_embedder(resolved.path, backend=backend)
+    entry = {
+        "key": resolved.key,
+        "path": None if resolved.key else str(resolved.path),
+        "file": resolved.path.name,
+        "sha256": sha256_file(resolved.path),
+        "name": embedder.card.name,
+        "identity": embedder.card.identity(),
+        "card": embedder.card.as_dict(),
+    }
+    return embedder, entry, "embedding"
+
+
+def _describe(
+    cat: Catalog,
+    embedder: Embedder | LayoutDescriptor,
+    fcfg: FeatureConfig,
+    reuse: np.ndarray,
+    prev: Previous | None,
+    clock: _Clock,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings and ORB keypoints of every card: the previous DB's rows where reusable."""
+    todo = [i for i in range(len(cat.cards)) if reuse[i] < 0]
+    new_emb: dict[int, np.ndarray] = {}
+    new_kp: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def one(i: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        img = canonical_crop(cat, cat.cards[i])
+        xy, d = orb_features(img, fcfg.ref_features, fcfg.fast_threshold)
+        return i, img, xy, d
+
+    with progress_bar(len(todo), "describing cards") as advance, ThreadPoolExecutor(2) as pool:
+        # decoding and ORB run in threads (OpenCV releases the GIL); the embedder batches here
+        batch: list[tuple[int, np.ndarray]] = []
+        for i, img, xy, d in pool.map(one, todo):
+            new_kp[i] = (xy, d)
+            batch.append((i, img))
+            if len(batch) == EMBED_BATCH:
+                _embed_batch(embedder, batch, new_emb)
+                batch = []
+            advance(1)
+        if batch:
+            _embed_batch(embedder, batch, new_emb)
+    clock("describe")
+    dim = next(iter(new_emb.values())).shape[0] if new_emb else prev.emb.shape[1]  # type: ignore[union-attr]
+    emb = np.zeros((len(cat.cards), dim), np.float32)
+    xs, ds = [], []
+    for i in range(len(cat.cards)):
+        if reuse[i] >= 0:
+            assert prev is not None
+            emb[i] = prev.emb[reuse[i]]
+            xy, d = prev.card(int(reuse[i]))
+        else:
+            emb[i] = new_emb[i]
+            xy, d = new_kp[i]
+        xs.append(xy)
+        ds.append(d)
+    offsets = np.concatenate([[0], np.cumsum([len(d) for d in ds])]).astype(np.int64)
+    return (
+        np.ascontiguousarray(emb),
+        np.concatenate(xs).astype(np.float32),
+        np.concatenate(ds).astype(np.uint8),
+        offsets,
+    )
+
+
+def _embed_batch(
+    embedder: Embedder | LayoutDescriptor, batch: list[tuple[int, np.ndarray]], out: dict[int, np.ndarray]
+) -> None:
+    vecs = embedder.embed([img for _, img in batch])
+    for (i, _), v in zip(batch, vecs, strict=True):
+        out[i] = np.asarray(v, np.float32)
+
+
+def neighbours(emb: np.ndarray, index: Any, k: int, exact: bool) -> np.ndarray:
+    """The ``k`` nearest other cards of every card (rows; -1 where there are fewer)."""
+    n = len(emb)
+    if n < 2 or k <= 0:
+        return np.full((n, 0), -1, np.int64)
+    kk = min(n, k + 1)
+    m = index.search(emb, kk, exact=exact, threads=0)
+    keys = np.asarray(m.keys).astype(np.int64).reshape(n, -1)
+    out = np.full((n, k), -1, np.int64)
+    for i in range(n):
+        row = [int(j) for j in keys[i] if 0 <= j < n and j != i][:k]
+        out[i, : len(row)] = row
+    return out
+
+
+def _template(
+    kps: tuple[np.ndarray, np.ndarray, np.ndarray],
     ids: list[str],
     cards: list[dict[str, Any]],
-    kdb: KeypointDB,
-    manifest: dict[str, Any],
-) -> None:
-    buf = io.BytesIO()
-    np.save(buf, emb, allow_pickle=False)
-    idx = make_usearch(emb, dtype=manifest["search"]["dtype"], hnsw=manifest["search"])
-    with tempfile.TemporaryDirectory() as d, st.batch():
-        # the manifest goes first as "building" so a crash midway is never read as a DB
-        if st.exists(layout.REFERENCE_MANIFEST):
-            st.delete(layout.REFERENCE_MANIFEST, dry_run=False)
-        st.put_bytes(layout.REFERENCE_EMBEDDINGS, buf.getvalue())
-        p = Path(d) / "usearch.index"
-        idx.save(str(p))
-        st.put_file(layout.REFERENCE_USEARCH, p)
-        st.put_json(layout.REFERENCE_INDEX, {"card_ids": ids})
-        st.put_json(layout.REFERENCE_METADATA, {"cards": cards})
-        st.put_bytes(layout.REFERENCE_KEYPOINTS, kdb.to_bytes())
-        manifest["files"] = {
-            k: (st.recorded(k) or {}).get("sha256")
-            for k in (
-                layout.REFERENCE_EMBEDDINGS,
-                layout.REFERENCE_USEARCH,
-                layout.REFERENCE_INDEX,
-                layout.REFERENCE_METADATA,
-                layout.REFERENCE_KEYPOINTS,
-            )
-        }
-        st.put_json(layout.REFERENCE_MANIFEST, manifest)
+    emb: np.ndarray,
+    index: Any,
+    search: dict[str, Any],
+    fcfg: FeatureConfig,
+    reuse: np.ndarray,
+    prev: Previous | None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Template flags (sample part | related part) and what an update needs to redo them."""
+    xy, desc, offsets = kps
+    tc = fcfg.template()
+    flagger = TemplateFlagger(xy, desc, offsets, tc)
+    rate = sample_rate(len(ids), tc.sample)
+    sample = in_sample(ids, rate)
+    related = related_cards(
+        neighbours(emb, index, tc.neighbours, bool(search["exact"])),
+        [str(c.get("name", "")) for c in cards],
+        emb,
+        tc.same_name,
+    )
+    kept = reuse >= 0
+    old = prev if prev is not None and prev.sample_rate == rate else None
+    # the sample part of a kept card stays right while no sample card left or changed
+    if old is not None and not old.sample_lost(ids, reuse):
+        flags_s = np.zeros(len(desc), bool)
+        kept_rows = np.flatnonzero(kept)
+        flags_s[flagger.keypoints_of(kept_rows)] = old.sample_flags_of(reuse[kept_rows])
+        added = sample & ~kept
+        if added.any() and len(kept_rows):
+            flags_s |= flagger.against_sample(added, rows=kept_rows)
+        if (~kept).any():
+            flags_s |= flagger.against_sample(sample, rows=np.flatnonzero(~kept))
+    else:
+        flags_s = flagger.against_sample(sample)
+    # the related part of a kept card stays right while its related cards are the same, unchanged
+    redo = []
+    flags_r = np.zeros(len(desc), bool)
+    for i in range(len(ids)):
+        if prev is not None and kept[i] and prev.same_related(int(reuse[i]), related[i], reuse, ids):
+            a, b = offsets[i], offsets[i + 1]
+            flags_r[a:b] = prev.related_flags_of(int(reuse[i]))
+        else:
+            redo.append(i)
+    if redo:
+        flags_r |= flagger.against_related(related, rows=redo)
+    log.info(
+        "template flags: sample of %d cards (rate %g), %d cards' related part redone",
+        sample.sum(),
+        rate,
+        len(redo),
+    )
+    rel_offsets = np.concatenate([[0], np.cumsum([len(r) for r in related])]).astype(np.int64)
+    rel_rows = np.concatenate(related) if related else np.zeros(0, np.int64)
+    parts = {
+        "common_sample": flags_s,
+        "common_related": flags_r,
+        "related_offsets": rel_offsets,
+        "related_rows": rel_rows.astype(np.int64),
+        "sample_rate": np.array([rate], np.float64),
+    }
+    return flags_s | flags_r, parts

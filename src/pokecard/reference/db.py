@@ -6,13 +6,14 @@ and raises :class:`ReferenceDBError` with a message that says what to do.
 
 from __future__ import annotations
 
-import io
 import os
+import zipfile
 from typing import Any
 
 import numpy as np
 
 from pokecard import layout
+from pokecard.arrays import map_npz
 from pokecard.embed.base import Embedder
 from pokecard.errors import ObjectNotFound, PokecardError, ReferenceDBError
 from pokecard.features import FeatureConfig, KeypointDB
@@ -75,11 +76,12 @@ class ReferenceDB:
             )
         rebuild = "rebuild it with `pokecard index build`"
         try:
-            emb = np.load(io.BytesIO(st.get_bytes(layout.REFERENCE_EMBEDDINGS)), allow_pickle=False)
+            # memory-mapped: the pages are read as the search touches them (docs/scale.md, "Loading")
+            emb = np.load(st.local_path(layout.REFERENCE_EMBEDDINGS), mmap_mode="r", allow_pickle=False)
             ids = st.get_json(layout.REFERENCE_INDEX)["card_ids"]
             meta = st.get_json(layout.REFERENCE_METADATA)["cards"]
-            kp_bytes = st.get_bytes(layout.REFERENCE_KEYPOINTS)
-            index = Index.restore(str(st.local_path(layout.REFERENCE_USEARCH)))
+            kp_path = st.local_path(layout.REFERENCE_KEYPOINTS)
+            index = Index.restore(str(st.local_path(layout.REFERENCE_USEARCH)), view=True)
         except ObjectNotFound as e:
             raise ReferenceDBError(f"{where}: a file of the reference DB is missing ({e}); {rebuild}") from e
         except (KeyError, TypeError, ValueError) as e:
@@ -104,8 +106,14 @@ class ReferenceDB:
             problems.append(f"usearch.index has {len(index)} vectors, the manifest says {n}")
         if index.ndim != dim:
             problems.append(f"usearch.index is {index.ndim}-d, the manifest says {dim}")
-        kdb = KeypointDB.from_bytes(
-            kp_bytes, FeatureConfig.from_dict(man.get("features", {})), f"{where}/keypoints.npz"
+        try:
+            kp = map_npz(kp_path)
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            raise ReferenceDBError(
+                f"{where}/keypoints.npz: not a readable keypoint file ({e}); {rebuild}"
+            ) from e
+        kdb = KeypointDB.from_arrays(
+            kp, FeatureConfig.from_dict(man.get("features", {})), f"{where}/keypoints.npz"
         )
         if kdb.count != n:
             problems.append(f"keypoints.npz covers {kdb.count} cards, the manifest says {n}")
