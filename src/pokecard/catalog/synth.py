@@ -129,62 +129,56 @@ def _plan(n: int, seed: int) -> list[_Spec]:
     rng = np.random.default_rng([seed, 1])
     total = n
     specs: list[_Spec] = []
+    pokemon: list[_Spec] = []  # the non-trainer cards so far, in order (the bases of near-duplicates)
     types = list(TYPES)
     for i in range(n):
         num = f"{i + 1:03d}/{total:03d}"
         cid = f"syn-{i + 1:03d}"
         r = rng.random()
-        pokemon = [s for s in specs if s.kind != "trainer"]
         if pokemon and r < 0.10:
             # Reprint: same art, another name and number (like a promo or a regional variant).
             base = pokemon[int(rng.integers(len(pokemon)))]
-            specs.append(
-                _Spec(
-                    cid,
-                    _name(rng),
-                    num,
-                    base.kind,
-                    base.ptype,
-                    base.hp,
-                    base.stage,
-                    base.art_seed,
-                    int(rng.integers(2**31)),
-                    "Uncommon",
-                )
+            spec = _Spec(
+                cid,
+                _name(rng),
+                num,
+                base.kind,
+                base.ptype,
+                base.hp,
+                base.stage,
+                base.art_seed,
+                int(rng.integers(2**31)),
+                "Uncommon",
             )
         elif pokemon and r < 0.22:
             # Same name, different art (several prints of one species in a set).
             base = pokemon[int(rng.integers(len(pokemon)))]
-            specs.append(
-                _Spec(
-                    cid,
-                    base.name,
-                    num,
-                    "pokemon",
-                    base.ptype,
-                    int(rng.integers(4, 25)) * 10,
-                    base.stage,
-                    int(rng.integers(2**31)),
-                    int(rng.integers(2**31)),
-                    "Common",
-                )
+            spec = _Spec(
+                cid,
+                base.name,
+                num,
+                "pokemon",
+                base.ptype,
+                int(rng.integers(4, 25)) * 10,
+                base.stage,
+                int(rng.integers(2**31)),
+                int(rng.integers(2**31)),
+                "Common",
             )
         elif pokemon and r < 0.32:
             # Alternate-art rare of an existing card: same name, type, HP and attacks.
             base = pokemon[int(rng.integers(len(pokemon)))]
-            specs.append(
-                _Spec(
-                    cid,
-                    base.name,
-                    num,
-                    "fullart",
-                    base.ptype,
-                    base.hp,
-                    base.stage,
-                    int(rng.integers(2**31)),
-                    base.text_seed,
-                    str(rng.choice(_RARITIES[4:])),
-                )
+            spec = _Spec(
+                cid,
+                base.name,
+                num,
+                "fullart",
+                base.ptype,
+                base.hp,
+                base.stage,
+                int(rng.integers(2**31)),
+                base.text_seed,
+                str(rng.choice(_RARITIES[4:])),
             )
         elif r < 0.42:
             nm = (
@@ -192,39 +186,38 @@ def _plan(n: int, seed: int) -> list[_Spec]:
                 if rng.random() < 0.5
                 else str(rng.choice(_TRAINERS))
             )
-            specs.append(
-                _Spec(
-                    cid,
-                    nm,
-                    num,
-                    "trainer",
-                    "Colorless",
-                    0,
-                    "Trainer",
-                    int(rng.integers(2**31)),
-                    int(rng.integers(2**31)),
-                    str(rng.choice(_RARITIES[:2])),
-                )
+            spec = _Spec(
+                cid,
+                nm,
+                num,
+                "trainer",
+                "Colorless",
+                0,
+                "Trainer",
+                int(rng.integers(2**31)),
+                int(rng.integers(2**31)),
+                str(rng.choice(_RARITIES[:2])),
             )
         else:
             stage = str(rng.choice(["Basic", "Basic", "Stage 1", "Stage 2"]))
             hp = int(rng.integers(4, 14)) * 10 + (
                 60 if stage == "Stage 2" else 30 if stage == "Stage 1" else 0
             )
-            specs.append(
-                _Spec(
-                    cid,
-                    _name(rng),
-                    num,
-                    "pokemon",
-                    str(rng.choice(types)),
-                    hp,
-                    stage,
-                    int(rng.integers(2**31)),
-                    int(rng.integers(2**31)),
-                    str(rng.choice(_RARITIES[:4])),
-                )
+            spec = _Spec(
+                cid,
+                _name(rng),
+                num,
+                "pokemon",
+                str(rng.choice(types)),
+                hp,
+                stage,
+                int(rng.integers(2**31)),
+                int(rng.integers(2**31)),
+                str(rng.choice(_RARITIES[:4])),
             )
+        specs.append(spec)
+        if spec.kind != "trainer":
+            pokemon.append(spec)
     return specs
 
 
