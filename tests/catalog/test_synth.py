@@ -67,3 +67,86 @@ def test_jpeg_bytes_are_unchanged(tmp_path: Path) -> None:
     digests = _jpeg_digests(tmp_path)
     assert len(digests) == 12
     assert hashlib.sha256("".join(digests.values()).encode()).hexdigest() == JPEGS_12_SHA256
+
+
+@pytest.fixture(scope="module")
+def serial_and_parallel(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    one, two = tmp_path_factory.mktemp("workers1"), tmp_path_factory.mktemp("workers2")
+    S.synth_catalog(24, one, seed=2, workers=1)
+    S.synth_catalog(24, two, seed=2, workers=2)
+    return one, two
+
+
+def test_workers_give_the_same_bytes(serial_and_parallel: tuple[Path, Path]) -> None:
+    one, two = serial_and_parallel
+    assert len(_jpeg_digests(one)) == 24
+    assert _jpeg_digests(two) == _jpeg_digests(one)
+    assert (two / "metadata.json").read_bytes() == (one / "metadata.json").read_bytes()
+    assert not [p for p in (two / "images").iterdir() if p.suffix == ".tmp"]  # no atomic-write leftovers
+
+
+def test_workers_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(S.CatalogError, match="--workers"):
+        S.synth_catalog(3, tmp_path, workers=0)
+    assert S.default_workers() >= 1
+
+
+def _shared(keys: list) -> tuple[int, int]:
+    counts: dict = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    return sum(1 for c in counts.values() if c > 1), sum(c for c in counts.values() if c > 1)
+
+
+def test_near_duplicate_rates_match_the_plan_and_the_metadata(serial_and_parallel: tuple[Path, Path]) -> None:
+    doc = json.loads((serial_and_parallel[0] / "metadata.json").read_text())
+    dups = doc["generator"]["near_duplicates"]
+    specs = S._plan(24, 2)
+    # against the plan, counted naively
+    for key, field in (("shared_art", "art_seed"), ("shared_name", "name")):
+        groups, cards = _shared([getattr(s, field) for s in specs])
+        assert (dups[key]["groups"], dups[key]["cards"]) == (groups, cards), key
+        assert dups[key]["share"] == pytest.approx(cards / 24, abs=1e-4)
+    alt = [s for s in specs if s.kind == "fullart"]
+    assert dups["alternate_art"]["cards"] == len(alt) == doc["generator"]["kinds"].get("fullart", 0)
+    assert dups["alternate_art"]["groups"] == len({s.name for s in alt})
+    # against the rest of the metadata: card names, and the variants' art (first card with it)
+    variants = doc["generator"]["variants"]
+    assert dups["shared_name"]["cards"] == _shared([c["name"] for c in doc["cards"]])[1]
+    assert dups["shared_art"]["cards"] == _shared([v["art"] for v in variants.values()])[1]
+    assert dups["shared_art"]["cards"] > 0 and dups["shared_name"]["cards"] > 0
+
+
+def test_near_duplicates_of_a_hand_made_plan() -> None:
+    base = S._plan(3, 0)[0]
+    reprint = dataclasses.replace(base, card_id="r", name="Other")
+    alt = dataclasses.replace(base, card_id="a", kind="fullart", art_seed=base.art_seed + 1)
+    solo = dataclasses.replace(base, card_id="s", name="Solo", art_seed=base.art_seed + 2)
+    dups = S.near_duplicates([base, reprint, alt, solo])
+    assert dups["shared_art"] == {"groups": 1, "cards": 2, "share": 0.5}  # base + reprint
+    assert dups["shared_name"] == {"groups": 1, "cards": 2, "share": 0.5}  # base + alternate art
+    assert dups["alternate_art"] == {"groups": 1, "cards": 1, "share": 0.25}
+
+
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "catalog" / "temporal-forces"
+
+
+@pytest.mark.skipif(not (REAL / "metadata.json").is_file(), reason="the real catalogue is not checked out")
+def test_production_scale_shares_names_at_least_as_often_as_the_real_set() -> None:
+    """The benchmark catalogue (17,592 cards) must be at least as hard as the real set on
+    same-name cards (docs/benchmarks.md). Plan only: no drawing."""
+    real = S.shared_keys([c["name"] for c in json.loads((REAL / "metadata.json").read_text())["cards"]])
+    assert real["cards"] == 100 and real["share"] == pytest.approx(0.4587, abs=1e-4)
+    generated = S.near_duplicates(S._plan(17592, 0))["shared_name"]
+    assert generated["share"] >= real["share"]
+
+
+def test_cli_synth_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pokecard.cli import run
+
+    out = tmp_path / "syn"
+    assert run(["catalog", "synth", "--cards", "3", "--out", str(out), "--workers", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cards"] == 3
+    assert "near_duplicates" in json.loads((out / "metadata.json").read_text())["generator"]
+    assert run(["catalog", "synth", "--cards", "3", "--out", str(tmp_path / "x"), "--workers", "0"]) != 0
+    assert "--workers" in capsys.readouterr().err
