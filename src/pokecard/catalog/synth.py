@@ -17,6 +17,11 @@ existing card (same name, type and attacks, new art and layout).
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
+from collections import Counter
+from collections.abc import Hashable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,62 +134,56 @@ def _plan(n: int, seed: int) -> list[_Spec]:
     rng = np.random.default_rng([seed, 1])
     total = n
     specs: list[_Spec] = []
+    pokemon: list[_Spec] = []  # the non-trainer cards so far, in order (the bases of near-duplicates)
     types = list(TYPES)
     for i in range(n):
         num = f"{i + 1:03d}/{total:03d}"
         cid = f"syn-{i + 1:03d}"
         r = rng.random()
-        pokemon = [s for s in specs if s.kind != "trainer"]
         if pokemon and r < 0.10:
             # Reprint: same art, another name and number (like a promo or a regional variant).
             base = pokemon[int(rng.integers(len(pokemon)))]
-            specs.append(
-                _Spec(
-                    cid,
-                    _name(rng),
-                    num,
-                    base.kind,
-                    base.ptype,
-                    base.hp,
-                    base.stage,
-                    base.art_seed,
-                    int(rng.integers(2**31)),
-                    "Uncommon",
-                )
+            spec = _Spec(
+                cid,
+                _name(rng),
+                num,
+                base.kind,
+                base.ptype,
+                base.hp,
+                base.stage,
+                base.art_seed,
+                int(rng.integers(2**31)),
+                "Uncommon",
             )
         elif pokemon and r < 0.22:
             # Same name, different art (several prints of one species in a set).
             base = pokemon[int(rng.integers(len(pokemon)))]
-            specs.append(
-                _Spec(
-                    cid,
-                    base.name,
-                    num,
-                    "pokemon",
-                    base.ptype,
-                    int(rng.integers(4, 25)) * 10,
-                    base.stage,
-                    int(rng.integers(2**31)),
-                    int(rng.integers(2**31)),
-                    "Common",
-                )
+            spec = _Spec(
+                cid,
+                base.name,
+                num,
+                "pokemon",
+                base.ptype,
+                int(rng.integers(4, 25)) * 10,
+                base.stage,
+                int(rng.integers(2**31)),
+                int(rng.integers(2**31)),
+                "Common",
             )
         elif pokemon and r < 0.32:
             # Alternate-art rare of an existing card: same name, type, HP and attacks.
             base = pokemon[int(rng.integers(len(pokemon)))]
-            specs.append(
-                _Spec(
-                    cid,
-                    base.name,
-                    num,
-                    "fullart",
-                    base.ptype,
-                    base.hp,
-                    base.stage,
-                    int(rng.integers(2**31)),
-                    base.text_seed,
-                    str(rng.choice(_RARITIES[4:])),
-                )
+            spec = _Spec(
+                cid,
+                base.name,
+                num,
+                "fullart",
+                base.ptype,
+                base.hp,
+                base.stage,
+                int(rng.integers(2**31)),
+                base.text_seed,
+                str(rng.choice(_RARITIES[4:])),
             )
         elif r < 0.42:
             nm = (
@@ -192,39 +191,38 @@ def _plan(n: int, seed: int) -> list[_Spec]:
                 if rng.random() < 0.5
                 else str(rng.choice(_TRAINERS))
             )
-            specs.append(
-                _Spec(
-                    cid,
-                    nm,
-                    num,
-                    "trainer",
-                    "Colorless",
-                    0,
-                    "Trainer",
-                    int(rng.integers(2**31)),
-                    int(rng.integers(2**31)),
-                    str(rng.choice(_RARITIES[:2])),
-                )
+            spec = _Spec(
+                cid,
+                nm,
+                num,
+                "trainer",
+                "Colorless",
+                0,
+                "Trainer",
+                int(rng.integers(2**31)),
+                int(rng.integers(2**31)),
+                str(rng.choice(_RARITIES[:2])),
             )
         else:
             stage = str(rng.choice(["Basic", "Basic", "Stage 1", "Stage 2"]))
             hp = int(rng.integers(4, 14)) * 10 + (
                 60 if stage == "Stage 2" else 30 if stage == "Stage 1" else 0
             )
-            specs.append(
-                _Spec(
-                    cid,
-                    _name(rng),
-                    num,
-                    "pokemon",
-                    str(rng.choice(types)),
-                    hp,
-                    stage,
-                    int(rng.integers(2**31)),
-                    int(rng.integers(2**31)),
-                    str(rng.choice(_RARITIES[:4])),
-                )
+            spec = _Spec(
+                cid,
+                _name(rng),
+                num,
+                "pokemon",
+                str(rng.choice(types)),
+                hp,
+                stage,
+                int(rng.integers(2**31)),
+                int(rng.integers(2**31)),
+                str(rng.choice(_RARITIES[:4])),
             )
+        specs.append(spec)
+        if spec.kind != "trainer":
+            pokemon.append(spec)
     return specs
 
 
@@ -619,28 +617,72 @@ def render_card(spec: _Spec, seed: int) -> np.ndarray:
     return img
 
 
-def synth_catalog(n: int, out: str | Path, seed: int = 0) -> Catalog:
-    """Generate ``n`` cards into ``out`` (images/ + metadata.json); the same seed gives the same bytes."""
+def default_workers() -> int:
+    """The CPUs this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _draw(job: tuple[_Spec, int, str]) -> None:
+    """Render, encode and atomically write one card (in this process or a pool worker)."""
     import cv2
 
+    spec, seed, path = job
+    img = render_card(spec, seed)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    if not ok:
+        raise CatalogError(f"cannot encode card {spec.card_id}")
+    atomic.write_bytes(path, buf.tobytes())
+
+
+def _init_worker() -> None:
+    # One process per core already: opencv's own threads would only oversubscribe it.
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def synth_catalog(n: int, out: str | Path, seed: int = 0, workers: int | None = None) -> Catalog:
+    """Generate ``n`` cards into ``out`` (images/ + metadata.json); the same seed gives the same bytes.
+
+    ``workers`` processes draw the cards (default: one per CPU; 1 draws in this process); the
+    bytes do not depend on it. Images are written atomically as they are drawn, metadata.json
+    last, so a folder with a metadata.json is complete.
+    """
     if n < 1:
         raise CatalogError(f"--cards must be at least 1, got {n}")
+    if workers is None:
+        workers = default_workers()
+    if workers < 1:
+        raise CatalogError(f"--workers must be at least 1, got {workers}")
+    workers = min(workers, n)
     root = Path(out).expanduser()
     (root / "images").mkdir(parents=True, exist_ok=True)
     specs = _plan(n, seed)
-    cards: list[Card] = []
+    jobs = [(s, seed, str(root / f"images/{s.card_id}.jpg")) for s in specs]
     with progress(n, "drawing cards") as advance:
-        for s in specs:
-            img = render_card(s, seed)
-            ok, buf = cv2.imencode(
-                ".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
-            )
-            if not ok:
-                raise CatalogError(f"cannot encode card {s.card_id}")
-            rel = f"images/{s.card_id}.jpg"
-            atomic.write_bytes(root / rel, buf.tobytes())
-            cards.append(Card(s.card_id, s.name, SET_CODE, SET_NAME, s.number, rel, s.rarity))
-            advance(1)
+        if workers == 1:
+            for job in jobs:
+                _draw(job)
+                advance(1)
+        else:
+            # spawn, not fork: the parent may hold threads (the progress bar's refresh thread)
+            ctx = mp.get_context("spawn")
+            chunk = max(1, min(16, n // (workers * 8)))
+            ex = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker)
+            try:
+                for _ in ex.map(_draw, jobs, chunksize=chunk):
+                    advance(1)
+            except BaseException:
+                ex.shutdown(cancel_futures=True)  # a failed card stops the run, not after all the others
+                raise
+            ex.shutdown()
+    cards = [
+        Card(s.card_id, s.name, SET_CODE, SET_NAME, s.number, f"images/{s.card_id}.jpg", s.rarity)
+        for s in specs
+    ]
     cat = Catalog(name=f"synthetic-{seed}", root=root, cards=cards)
     # Which cards share art (reprints) or a name (alternate art): lets evaluations report
     # accuracy on the near-duplicates separately.
@@ -649,11 +691,58 @@ def synth_catalog(n: int, out: str | Path, seed: int = 0) -> Catalog:
     for sp in specs:
         arts.setdefault(sp.art_seed, sp.card_id)
         variants[sp.card_id] = {"kind": sp.kind, "type": sp.ptype, "art": arts[sp.art_seed]}
+    dups = near_duplicates(specs)
+    log.info(
+        "%d cards: %.1f%% share their art, %.1f%% a name, %.1f%% alternate art",
+        n,
+        100 * dups["shared_art"]["share"],
+        100 * dups["shared_name"]["share"],
+        100 * dups["alternate_art"]["share"],
+    )
     doc = cat.metadata() | {
-        "generator": {"seed": seed, "cards": n, "kinds": _kinds(specs), "variants": variants}
+        "generator": {
+            "seed": seed,
+            "cards": n,
+            "kinds": _kinds(specs),
+            "near_duplicates": dups,
+            "variants": variants,
+        }
     }
     atomic.write_json(root / METADATA_FILE, doc)
     return cat
+
+
+Rate = dict[str, int | float]
+
+
+def _rate(groups: int, cards: int, n: int) -> Rate:
+    return {"groups": groups, "cards": cards, "share": round(cards / n, 4) if n else 0.0}
+
+
+def shared_keys(keys: list[Hashable]) -> Rate:
+    """Cards whose key another card also has: groups (such keys), cards, share of all cards.
+
+    ``shared_keys([c.name for c in catalog.cards])`` is the "shares a name with another
+    card" rate of any catalogue, the real ones included.
+    """
+    shared = [c for c in Counter(keys).values() if c > 1]
+    return _rate(len(shared), sum(shared), len(keys))
+
+
+def near_duplicates(specs: list[_Spec]) -> dict[str, Rate]:
+    """The near-duplicate groups of a plan, each as groups, cards and share (of all cards).
+
+    ``shared_art``: cards whose art another card also has (a reprint and the card it
+    reprints); ``shared_name``: cards whose name another card also has (same-name prints,
+    alternate arts and their base, chance collisions, plain trainer names);
+    ``alternate_art``: the full-art alternate-art rares (groups: the names they belong to).
+    """
+    alt = [s.name for s in specs if s.kind == "fullart"]
+    return {
+        "shared_art": shared_keys([s.art_seed for s in specs]),
+        "shared_name": shared_keys([s.name for s in specs]),
+        "alternate_art": _rate(len(set(alt)), len(alt), len(specs)),
+    }
 
 
 def _kinds(specs: list[_Spec]) -> dict[str, int]:

@@ -45,13 +45,19 @@ def synth(
     cards: int = typer.Option(200, "--cards", help="How many cards to generate"),
     out: Path = typer.Option(..., "--out", help="Output folder (images/ + metadata.json)"),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same catalogue"),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        help="Processes that draw the cards; 1 draws in this process. Same bytes for any value "
+        "[default: one per CPU]",
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Generate a deterministic demo catalogue of card-like images."""
     json_mode(as_json)
     from pokecard.catalog import synth_catalog
 
-    cat = synth_catalog(cards, out, seed=seed)
+    cat = synth_catalog(cards, out, seed=seed, workers=workers)
     if as_json:
         emit_json({"catalog": cat.name, "root": str(cat.root), "cards": len(cat.cards)})
         return
