@@ -3,8 +3,9 @@
 * ORB keypoints (``cv2.ORB_create``) of every reference canonical crop are computed once at
   ``index build`` time and stored in the reference DB (``REFERENCE_KEYPOINTS``).
 * :class:`KeypointDB` holds them and answers two questions:
-  - ``shortlist``: which cards share the most descriptors with the query (one LSH index
-    over every reference descriptor, nearest-neighbour votes per card). Needs no training.
+  - ``shortlist``: which cards share the most descriptors with the query (an LSH index of
+    the reference descriptors stored with the DB, :mod:`pokecard.votes`; nearest-neighbour
+    votes per card). Needs no training.
   - ``verify``: for each shortlisted card, ratio-test matches + RANSAC homography; the
     count of inliers on *distinctive* reference keypoints re-ranks the shortlist and is the
     principled unknown test. Keypoints that another card has at the same place (frame,
@@ -27,6 +28,7 @@ import numpy as np
 from pokecard.card import CANONICAL_HW
 from pokecard.errors import ReferenceDBError
 from pokecard.template import TemplateConfig, TemplateFlagger
+from pokecard.votes import VoteIndex
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +59,13 @@ class FeatureConfig:
     template_sample: int = 256
     template_neighbours: int = 8
     template_same_name: int = 16
+    template_art_neighbours: int = 8
+    template_art_cosine: float = 0.94
     score: str = "distinct"  # what counts as evidence: "distinct" | "art" | "all" inliers
-    lsh: dict[str, int] = field(
-        # multi-probe level 0: one bucket per table; level 1 probes 21 per table and was 8x
-        # slower for the same shortlist recall (docs/recognizer.md, "Speed")
-        default_factory=lambda: {"table_number": 12, "key_size": 20, "multi_probe_level": 0}
-    )
+    # the vote index (pokecard.votes): tables x key bits of each ORB descriptor, one bucket
+    # probed per table; a bucket over the cap is skipped (docs/scale.md)
+    lsh: dict[str, int] = field(default_factory=lambda: {"table_number": 12, "key_size": 20})
+    vote_bucket_cap: int = 512
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +77,8 @@ class FeatureConfig:
             sample=self.template_sample,
             neighbours=self.template_neighbours,
             same_name=self.template_same_name,
+            art_neighbours=self.template_art_neighbours,
+            art_cosine=self.template_art_cosine,
         )
 
     @classmethod
@@ -129,6 +134,7 @@ class KeypointDB:
         offsets: np.ndarray,
         config: FeatureConfig,
         common: np.ndarray | None = None,
+        votes: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.xy = np.ascontiguousarray(xy, dtype=np.float32)
         self.desc = np.ascontiguousarray(desc, dtype=np.uint8)
@@ -139,7 +145,16 @@ class KeypointDB:
                 f"keypoints are inconsistent: {len(self.xy)} positions, {len(self.desc)} descriptors, offsets end at {self.offsets[-1]}"
             )
         self.owner = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int32), np.diff(self.offsets))
-        self._flann = None
+        try:
+            self._votes = VoteIndex.from_arrays(votes) if votes else None
+        except ValueError as e:
+            raise ReferenceDBError(f"keypoints: {e}") from e
+        lsh = config.lsh
+        if self._votes is not None and self._votes.bits.shape != (lsh["table_number"], lsh["key_size"]):
+            raise ReferenceDBError(
+                f"keypoints: the vote index has {self._votes.bits.shape} tables x bits, the settings say "
+                f"{lsh['table_number']} x {lsh['key_size']}"
+            )
         self.common = np.zeros(len(self.desc), bool) if common is None else np.asarray(common, bool)
         if common is None and len(self.desc):
             self.common = self._find_common()
@@ -199,42 +214,36 @@ class KeypointDB:
         missing = [k for k in ("xy", "desc", "offsets") if k not in z]
         if missing:
             raise ReferenceDBError(f"{source}: not a keypoint file (no {', '.join(missing)})")
-        return cls(z["xy"], z["desc"], z["offsets"], config, z.get("common"))
+        return cls(z["xy"], z["desc"], z["offsets"], config, z.get("common"), dict(z))
 
     def card(self, row: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.offsets[row], self.offsets[row + 1]
         return self.xy[a:b], self.desc[a:b]
 
     # -- shortlist -----------------------------------------------------------------
-    def _matcher(self):  # noqa: ANN202 - cv2 object
-
-        if self._flann is None:
-            self._flann = self._new_matcher(self.config.lsh)
-        return self._flann
-
-    def _new_matcher(self, lsh: dict[str, int]):  # noqa: ANN202 - cv2 object
-        import cv2
-
-        m = cv2.FlannBasedMatcher({"algorithm": 6, **lsh}, {"checks": 32})  # 6 = FLANN_INDEX_LSH
-        m.add([self.desc])
-        m.train()
-        return m
+    def vote_index(self) -> VoteIndex:
+        """The index of reference descriptors the votes search (built now when none was stored)."""
+        if self._votes is None:
+            lsh = self.config.lsh
+            every = np.ones(len(self.desc), bool)
+            self._votes = VoteIndex.build(self.desc, every, lsh["table_number"], lsh["key_size"])
+        return self._votes
 
     def prepare(self) -> None:
-        """Build the descriptor LSH index (otherwise built on the first query)."""
-        if len(self.desc):
-            self._matcher()
+        """Have the vote index ready (otherwise built on the first query when not stored)."""
+        self.vote_index()
 
     def votes(self, desc: np.ndarray, exclude: set[int] | None = None) -> np.ndarray:
-        """Descriptor votes per card row (nearest reference descriptor within the distance limit)."""
+        """Descriptor votes per card row: each query descriptor votes for the card of its nearest
+        reference descriptor within the distance limit."""
         votes = np.zeros(self.count, dtype=np.float32)
         if len(desc) == 0 or len(self.desc) == 0:
             return votes
-        near = [(m[0].trainIdx, m[0].distance) for m in self._matcher().knnMatch(desc, k=1) if m]
-        if near:
-            idx, dist = np.array(near, dtype=np.float64).T
-            owners = self.owner[idx[dist <= self.config.vote_max_distance].astype(np.int64)]
-            votes += np.bincount(owners, minlength=self.count).astype(np.float32)
+        _, ref = self.vote_index().nearest(
+            desc, self.desc, self.config.vote_max_distance, self.config.vote_bucket_cap
+        )
+        if len(ref):
+            votes += np.bincount(self.owner[ref], minlength=self.count).astype(np.float32)
         if exclude:
             votes[list(exclude)] = -1.0
         return votes

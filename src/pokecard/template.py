@@ -9,8 +9,10 @@ keypoint is compared with the keypoints of two sets of cards (docs/scale.md):
   (then the flags are exact), else the cards whose id hashes below a rate of 2^-k, so the
   set does not move when cards are added or removed. The template is shared by many cards,
   so a few hundred of them find it;
-* the **related** cards: the nearest cards by embedding and the cards of the same name,
-  which is where the pair-specific sharing is (a reprint's art, a name's letters).
+* the **related** cards: the nearest cards by embedding, the cards with about the same art
+  (an art thumbnail's nearest cards above a cosine bar: a reprint under another name or
+  number, which an embedding of the whole card need not place near), and the cards of the
+  same name: that is where the pair-specific sharing is (a reprint's art, a name's letters).
 
 Both parts are kept apart (``sample`` and ``related`` flags) so an incremental update can
 recompute only what a change touches and still equal a full rebuild.
@@ -38,6 +40,27 @@ class TemplateConfig:
     sample: int = 256  # cards every keypoint is compared with (at most; at least half of it)
     neighbours: int = 8  # nearest cards by embedding compared in full
     same_name: int = 16  # cards of the same name compared in full (the nearest ones)
+    art_neighbours: int = 8  # nearest cards by art thumbnail compared in full ...
+    art_cosine: float = 0.94  # ... when this close (same art measured >= 0.949; docs/scale.md)
+
+
+ART_ROWS = (0.09, 0.56)  # the art window (share of the canonical height; FeatureConfig.art_window)
+ART_COLS = (0.08, 0.92)  # inside the frame's sides
+ART_THUMB = (24, 16)  # w x h of the gray thumbnail
+ART_DIM = ART_THUMB[0] * ART_THUMB[1]
+
+
+def art_signature(crop: np.ndarray) -> np.ndarray:
+    """A canonical crop's art as a unit vector (gray thumbnail, mean removed): same art, cosine near 1."""
+    import cv2
+
+    h, w = crop.shape[:2]
+    art = crop[int(ART_ROWS[0] * h) : int(ART_ROWS[1] * h), int(ART_COLS[0] * w) : int(ART_COLS[1] * w)]
+    g = art if art.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(art), cv2.COLOR_RGB2GRAY)
+    v = cv2.resize(g, ART_THUMB, interpolation=cv2.INTER_AREA).astype(np.float32).reshape(-1)
+    v -= v.mean()
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-6 else v
 
 
 def sample_rate(n_cards: int, target: int) -> float:

@@ -124,17 +124,37 @@ def register(app: typer.Typer) -> None:
             calibrate_with=calibrate_with,
             backend=backend,
         )
-        d = man.as_dict()
-        if as_json:
-            emit_json(d)
-            return
-        m = d["model"]
-        con = console()
-        con.print(
-            f"reference DB: {d['count']} cards, mode [bold]{d['mode']}[/bold], {d['embedding_dim']}-d, {d['keypoints']} keypoints"
+        _report(man.as_dict(), as_json)
+
+    @index_app.command("update")
+    def index_update(
+        root: str = ROOT_OPT,
+        calibrate_with: Path = typer.Option(
+            None,
+            "--calibrate-with",
+            help="Folder of real photos of cards NOT in the catalogue (and card backs).",
+        ),
+        no_calibrate: bool = typer.Option(
+            False, "--no-calibrate", help="Keep the default unknown thresholds."
+        ),
+        backend: str = typer.Option(
+            "auto", "--backend", help="Embedder backend: auto | onnxruntime | torch | hailort"
+        ),
+        as_json: bool = JSON_OPT,
+    ) -> None:
+        """Bring the reference DB up to date with the catalogue (after `catalog build` added,
+        changed or removed cards): same mode and model, only what changed is redone, switched in
+        atomically."""
+        from pokecard.errors import ReferenceDBError
+        from pokecard.reference.build import update_reference
+
+        json_mode(as_json)
+        if calibrate_with is not None and not calibrate_with.is_dir():
+            raise ReferenceDBError(f"--calibrate-with {calibrate_with}: not a folder")
+        man = update_reference(
+            _root(root), calibrate=not no_calibrate, calibrate_with=calibrate_with, backend=backend
         )
-        con.print(f"model: {m.get('key') or m.get('path') or m.get('name')}")
-        con.print(f"unknown thresholds: {d['thresholds']} ({d['calibration'].get('method')})")
+        _report(man.as_dict(), as_json)
 
     @app.command("recognize")
     def recognize_cmd(
@@ -222,6 +242,28 @@ def register(app: typer.Typer) -> None:
         res = recognizer.main(quick=quick, model=model)
         if as_json:
             emit_json(res)
+
+
+def _report(d: dict[str, Any], as_json: bool) -> None:
+    """What `index build` / `index update` did: the DB, its thresholds, the changes and the stage times."""
+    if as_json:
+        emit_json(d)
+        return
+    m = d["model"]
+    b = d.get("build") or {}
+    con = console()
+    con.print(
+        f"reference DB: {d['count']} cards, mode [bold]{d['mode']}[/bold], {d['embedding_dim']}-d, {d['keypoints']} keypoints"
+    )
+    con.print(f"model: {m.get('key') or m.get('path') or m.get('name')}")
+    con.print(f"unknown thresholds: {d['thresholds']} ({d['calibration'].get('method')})")
+    if b:
+        con.print(
+            f"changes: {b.get('added', 0)} added, {b.get('removed', 0)} removed, {b.get('changed', 0)} changed, "
+            f"{b.get('cards_reused', 0)} reused of {b.get('previous_cards', 0)} in the previous DB"
+        )
+        stages = ", ".join(f"{k} {v:g}" for k, v in (b.get("seconds") or {}).items())
+        con.print(f"time: {b.get('total_seconds')} s ({stages}); peak memory {b.get('peak_rss_mb')} MB")
 
 
 def _table(results: list[dict[str, Any]], mode: str) -> None:

@@ -41,7 +41,8 @@ from pokecard.reference.previous import Previous, load_previous
 from pokecard.reference.publish import publish
 from pokecard.reference.search import make_usearch, search_settings
 from pokecard.store import Store, open_store, sha256_file
-from pokecard.template import TemplateFlagger, in_sample, related_cards, sample_rate
+from pokecard.template import ART_DIM, TemplateFlagger, art_signature, in_sample, related_cards, sample_rate
+from pokecard.votes import VoteIndex
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 32
@@ -105,11 +106,13 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
         reuse = prev.rows_for(ids, shas) if prev else np.full(len(ids), -1)
         clock("plan")
 
-        emb, xy, desc, offsets = _describe(cat, embedder, fcfg, reuse, prev, clock)
+        emb, art, xy, desc, offsets = _describe(cat, embedder, fcfg, reuse, prev, clock)
         search = search_settings(len(ids))
         index = make_usearch(emb, dtype=search["dtype"], hnsw=search)
         clock("vector index")
-        common, parts = _template((xy, desc, offsets), ids, cards, emb, index, search, fcfg, reuse, prev)
+        common, parts = _template(
+            (xy, desc, offsets), ids, cards, (emb, art), index, search, fcfg, reuse, prev
+        )
         clock("template flags")
         manifest = {
             "format": FORMAT,
@@ -132,7 +135,10 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "code_version": __version__,
         }
-        keypoints = {"xy": xy, "desc": desc, "offsets": offsets, "common": common, **parts}
+        lsh = fcfg.lsh
+        votes = VoteIndex.build(desc, np.ones(len(desc), bool), lsh["table_number"], lsh["key_size"])
+        clock("vote index")
+        keypoints = {"xy": xy, "desc": desc, "offsets": offsets, "common": common, **parts, **votes.arrays()}
         publish(st, emb, index, ids, shas, cards, keypoints, manifest)
         clock("write")
         if calibrate:
@@ -146,10 +152,21 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
             "cards_reused": int((reuse >= 0).sum()),
             "cards_described": int((reuse < 0).sum()),
             "previous_cards": len(prev.ids) if prev else 0,
+            **_changes(prev, ids, reuse),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         st.put_json(layout.REFERENCE_MANIFEST, manifest)
         return ReferenceManifest(manifest)
+
+
+def _changes(prev: Previous | None, ids: list[str], reuse: np.ndarray) -> dict[str, int]:
+    """Cards added, removed and changed (same id, other image) since the previous DB."""
+    if prev is None:
+        return {"added": len(ids), "removed": 0, "changed": 0}
+    old = set(prev.ids)
+    new = set(ids)
+    changed = sum(1 for i, r in zip(ids, reuse, strict=True) if r < 0 and i in old)
+    return {"added": len(new - old), "removed": len(old - new), "changed": changed}
 
 
 class _Clock:
@@ -202,15 +219,17 @@ def _describe(
     reuse: np.ndarray,
     prev: Previous | None,
     clock: _Clock,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Embeddings and ORB keypoints of every card: the previous DB's rows where reusable."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings, art signatures and ORB keypoints of every card: the previous DB's rows where reusable."""
     todo = [i for i in range(len(cat.cards)) if reuse[i] < 0]
     new_emb: dict[int, np.ndarray] = {}
     new_kp: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    art = np.zeros((len(cat.cards), ART_DIM), np.float32)
 
     def one(i: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         img = canonical_crop(cat, cat.cards[i])
         xy, d = orb_features(img, fcfg.ref_features, fcfg.fast_threshold)
+        art[i] = art_signature(img)
         return i, img, xy, d
 
     with progress_bar(len(todo), "describing cards") as advance, ThreadPoolExecutor(2) as pool:
@@ -233,6 +252,7 @@ def _describe(
         if reuse[i] >= 0:
             assert prev is not None
             emb[i] = prev.emb[reuse[i]]
+            art[i] = prev.kp["art_sig"][reuse[i]]
             xy, d = prev.card(int(reuse[i]))
         else:
             emb[i] = new_emb[i]
@@ -242,6 +262,7 @@ def _describe(
     offsets = np.concatenate([[0], np.cumsum([len(d) for d in ds])]).astype(np.int64)
     return (
         np.ascontiguousarray(emb),
+        art,
         np.concatenate(xs).astype(np.float32),
         np.concatenate(ds).astype(np.uint8),
         offsets,
@@ -271,11 +292,22 @@ def neighbours(emb: np.ndarray, index: Any, k: int, exact: bool) -> np.ndarray:
     return out
 
 
+def art_neighbours(art: np.ndarray, k: int, cosine: float, search: dict[str, Any]) -> np.ndarray:
+    """The ``k`` nearest other cards by art signature at cosine >= ``cosine`` (-1 elsewhere)."""
+    if len(art) < 2 or k <= 0:
+        return np.full((len(art), 0), -1, np.int64)
+    idx = make_usearch(art, dtype="f32", hnsw=search)
+    near = neighbours(art, idx, k, bool(search["exact"]))
+    cos = np.einsum("ij,ikj->ik", art, art[np.maximum(near, 0)])
+    near[cos < cosine] = -1
+    return near
+
+
 def _template(
     kps: tuple[np.ndarray, np.ndarray, np.ndarray],
     ids: list[str],
     cards: list[dict[str, Any]],
-    emb: np.ndarray,
+    vectors: tuple[np.ndarray, np.ndarray],
     index: Any,
     search: dict[str, Any],
     fcfg: FeatureConfig,
@@ -284,12 +316,17 @@ def _template(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Template flags (sample part | related part) and what an update needs to redo them."""
     xy, desc, offsets = kps
+    emb, art = vectors
     tc = fcfg.template()
     flagger = TemplateFlagger(xy, desc, offsets, tc)
     rate = sample_rate(len(ids), tc.sample)
     sample = in_sample(ids, rate)
-    related = related_cards(
+    near = np.hstack([
         neighbours(emb, index, tc.neighbours, bool(search["exact"])),
+        art_neighbours(art, tc.art_neighbours, tc.art_cosine, search),
+    ])  # fmt: skip
+    related = related_cards(
+        near,
         [str(c.get("name", "")) for c in cards],
         emb,
         tc.same_name,
@@ -333,5 +370,45 @@ def _template(
         "related_offsets": rel_offsets,
         "related_rows": rel_rows.astype(np.int64),
         "sample_rate": np.array([rate], np.float64),
+        "art_sig": art,
     }
     return flags_s | flags_r, parts
+
+
+def update_reference(
+    store: Store | str | os.PathLike[str],
+    *,
+    catalog: Catalog | None = None,
+    progress: bool = True,
+    calibrate: bool = True,
+    calibrate_with: str | os.PathLike[str] | None = None,
+    backend: str = "auto",
+) -> ReferenceManifest:
+    """Bring the DB under ``store`` up to date with its catalogue (``pokecard index update``).
+
+    The DB must exist: its mode, model and feature settings are kept, so only the cards that
+    were added or changed are described and only the template flags they touch are redone
+    (the result equals a full rebuild; tests/reference/test_update.py)."""
+    st = open_store(store)
+    if not st.exists(layout.REFERENCE_MANIFEST):
+        raise ReferenceDBError(
+            f"{st.url}{layout.REFERENCE_MANIFEST}: no reference DB to update; run `pokecard index build` first"
+        )
+    man = st.get_json(layout.REFERENCE_MANIFEST)
+    entry = man.get("model") or {}
+    model = entry.get("key") or entry.get("path")
+    if man.get("mode") == "embedding" and not model:
+        raise ReferenceDBError(f"{st.url}{layout.REFERENCE_MANIFEST}: an embedding DB that names no model")
+    features = FeatureConfig.from_dict(man["features"]) if man.get("features") else None
+    return build_reference(
+        st,
+        model if man.get("mode") == "embedding" else None,
+        catalog=catalog,
+        mode=str(man.get("mode")),
+        progress=progress,
+        features=features,
+        calibrate=calibrate,
+        calibrate_with=calibrate_with,
+        backend=backend,
+        incremental=True,
+    )

@@ -23,7 +23,7 @@ from pokecard.store import Store
 from pokecard.template import in_sample
 
 log = logging.getLogger(__name__)
-PARTS = ("common_sample", "common_related", "related_offsets", "related_rows", "sample_rate")
+PARTS = ("common_sample", "common_related", "related_offsets", "related_rows", "sample_rate", "art_sig")
 
 
 @dataclass
