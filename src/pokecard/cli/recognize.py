@@ -14,6 +14,12 @@ import typer
 from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, json_mode
 
 CSV_FIELDS = ("card_id", "name", "set", "number", "score", "file", "time")
+# what `index build` and `index update` share
+CALIBRATE_WITH_OPT = typer.Option(
+    None, "--calibrate-with", help="Folder of real photos of cards NOT in the catalogue (and card backs)."
+)
+NO_CALIBRATE_OPT = typer.Option(False, "--no-calibrate", help="Keep the default unknown thresholds.")
+BACKEND_OPT = typer.Option("auto", "--backend", help="Embedder backend: auto | onnxruntime | torch | hailort")
 
 
 def _root(root: str | None) -> Any:
@@ -96,17 +102,9 @@ def register(app: typer.Typer) -> None:
             None, "--model", help="ONNX model (file or key); default: newest student, else training-free."
         ),
         mode: str = typer.Option("auto", "--mode", help="auto | embedding | training-free"),
-        calibrate_with: Path = typer.Option(
-            None,
-            "--calibrate-with",
-            help="Folder of real photos of cards NOT in the catalogue (and card backs).",
-        ),
-        no_calibrate: bool = typer.Option(
-            False, "--no-calibrate", help="Keep the default unknown thresholds."
-        ),
-        backend: str = typer.Option(
-            "auto", "--backend", help="Embedder backend: auto | onnxruntime | torch | hailort"
-        ),
+        calibrate_with: Path = CALIBRATE_WITH_OPT,
+        no_calibrate: bool = NO_CALIBRATE_OPT,
+        backend: str = BACKEND_OPT,
         as_json: bool = JSON_OPT,
     ) -> None:
         """Build data/reference/ (embeddings, usearch index, keypoints, manifest) for the catalogue under ROOT."""
@@ -129,17 +127,9 @@ def register(app: typer.Typer) -> None:
     @index_app.command("update")
     def index_update(
         root: str = ROOT_OPT,
-        calibrate_with: Path = typer.Option(
-            None,
-            "--calibrate-with",
-            help="Folder of real photos of cards NOT in the catalogue (and card backs).",
-        ),
-        no_calibrate: bool = typer.Option(
-            False, "--no-calibrate", help="Keep the default unknown thresholds."
-        ),
-        backend: str = typer.Option(
-            "auto", "--backend", help="Embedder backend: auto | onnxruntime | torch | hailort"
-        ),
+        calibrate_with: Path = CALIBRATE_WITH_OPT,
+        no_calibrate: bool = NO_CALIBRATE_OPT,
+        backend: str = BACKEND_OPT,
         as_json: bool = JSON_OPT,
     ) -> None:
         """Bring the reference DB up to date with the catalogue (after `catalog build` added,
