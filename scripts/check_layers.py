@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("pokecard.arrays", 0),
     ("pokecard.progress", 0),
     ("pokecard.card", 0),
+    ("pokecard.result", 0),
     ("pokecard.config", 1),
     ("pokecard.layout", 1),
     ("pokecard.store", 1),

@@ -109,16 +109,16 @@ def _scene_eval(
         for k in range(per_card):
             photo, _ = simulate_scene(img, eval_seed(i, DEMO_K_OFFSET + 100 + k), cfg)
             r = rec.recognize_array(photo, f"{card_ids[i]}#{k}")
-            ids = [t["card_id"] for t in r["top_k"]]
+            ids = [t.card_id for t in r.top_k]
             rows.append(
                 {
                     "top1": bool(ids and ids[0] == card_ids[i]),
                     "top5": card_ids[i] in ids[:5],
-                    "margin": r["margin"],
-                    "accepted": r["status"] == "ok",
+                    "margin": r.margin,
+                    "accepted": r.ok,
                 }
             )
-            timings.append(r["timings_ms"])
+            timings.append(r.timings_ms)
     lat = {k: float(np.median([t.get(k, 0.0) for t in timings])) for k in (timings[0] if timings else {})}
     return {**_stats(rows), "mode": rec.mode, "latency_ms_median": lat}
 

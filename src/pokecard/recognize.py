@@ -16,10 +16,7 @@ list of stages (:mod:`pokecard.recognize` ``STAGE_ORDER``): the first stage whos
 decisive ends the search. A new stage is a function ``(Recognizer, Look) -> Scored | None``
 added to :meth:`Recognizer.stages`.
 
-Result (DESIGN.md section 4): ``file, status, card, score, margin, top_k, timings_ms, error``.
-``score`` is the count of RANSAC inliers on distinctive (non-template) reference keypoints
-when verification ran, else the cosine similarity; ``margin`` is best minus second-best
-distinct card on the same scale.
+The answer is a :class:`pokecard.result.Result` (its ``to_json()`` is the CLI's ``--json`` line).
 """
 
 from __future__ import annotations
@@ -45,11 +42,11 @@ from pokecard.imageio import load_rgb
 from pokecard.model_files import hef_for, resolve_model
 from pokecard.reference.db import ReferenceDB
 from pokecard.reference.manifest import ReferenceManifest
+from pokecard.result import Candidate, CardRef, Result
 from pokecard.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
-STAGES = ("decode", "detect", "embed", "search", "verify", "total")
 SHORTLISTS = ("auto", "embedding", "votes", "both")
 # The 180-degree ambiguity of the warp: "sequential" embeds the turned crop only when the
 # crop as warped is not decisive; "both" embeds the two in one batch (docs/recognizer.md).
@@ -357,7 +354,7 @@ class Recognizer:
         return Scored(det, ranked[: p.top_k], True, tm)
 
     # -- results -------------------------------------------------------------------
-    def _result(self, name: str, sc: Scored, t_decode: float, t_start: float) -> dict[str, Any]:
+    def _result(self, name: str, sc: Scored, t_decode: float, t_start: float) -> Result:
         ranked = sc.ranked
         best_row, best = ranked[0] if ranked else (None, 0.0)
         second = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -370,63 +367,47 @@ class Recognizer:
         card = None
         if status == "ok" and best_row is not None:
             c = self.db.cards[self.db.card_ids[best_row]]
-            card = {k: c.get(k) for k in ("card_id", "name", "set_code", "number")}
+            card = CardRef(c["card_id"], c.get("name"), c.get("set_code"), c.get("number"))
         timings = {
             "decode": t_decode,
             **{k: sc.timings.get(k, 0.0) for k in ("detect", "embed", "search", "verify")},
         }
         timings["total"] = _ms(t_start)
-        return {
-            "file": name,
-            "status": status,
-            "card": card,
-            "score": round(float(best), 4) if ranked else None,
-            "margin": round(float(best - second), 4) if ranked else None,
-            "top_k": [{"card_id": self.db.card_ids[r], "score": round(float(s), 4)} for r, s in ranked],
-            "timings_ms": {k: round(v, 3) for k, v in timings.items()},
-            "error": None,
-        }
+        return Result(
+            file=name,
+            status=status,
+            card=card,
+            score=round(float(best), 4) if ranked else None,
+            margin=round(float(best - second), 4) if ranked else None,
+            top_k=tuple(Candidate(self.db.card_ids[r], round(float(s), 4)) for r, s in ranked),
+            timings_ms={k: round(v, 3) for k, v in timings.items()},
+        )
 
-    def recognize_array(self, rgb: np.ndarray, name: str = "<array>") -> dict[str, Any]:
+    def recognize_array(self, rgb: np.ndarray, name: str = "<array>") -> Result:
         t_start = time.perf_counter()
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 16:
-            return error_result(
+            return Result.failed(
                 name,
                 f"{name}: expected a uint8 RGB image [H, W, 3] of at least 16 x 16, got {rgb.dtype} {rgb.shape}",
             )
         return self._result(name, self.score(rgb), 0.0, t_start)
 
-    def recognize_file(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+    def recognize_file(self, path: str | os.PathLike[str]) -> Result:
         name = str(path)
         t_start = time.perf_counter()
         try:
             rgb = load_rgb(path, min_side=DECODE_MIN_SIDE)
         except ImageError as e:
-            return error_result(name, str(e), _ms(t_start))
+            return Result.failed(name, str(e), _ms(t_start))
         t_decode = _ms(t_start)
         if min(rgb.shape[:2]) < 16:
-            return error_result(
+            return Result.failed(
                 name,
                 f"{name}: image is {rgb.shape[1]}x{rgb.shape[0]}, too small to hold a card",
                 _ms(t_start),
             )
         return self._result(name, self.score(rgb), t_decode, t_start)
-
-
-def error_result(name: str, message: str, total_ms: float = 0.0) -> dict[str, Any]:
-    timings = dict.fromkeys(STAGES, 0.0)
-    timings["decode"] = timings["total"] = round(total_ms, 3)
-    return {
-        "file": name,
-        "status": "error",
-        "card": None,
-        "score": None,
-        "margin": None,
-        "top_k": [],
-        "timings_ms": timings,
-        "error": message,
-    }
 
 
 def _leads(ranked: list[tuple[int, float]], bar: float) -> bool:

@@ -16,6 +16,7 @@ import pytest
 from pokecard.edge.errors import SourceError
 from pokecard.edge.live import Gate, frames, run_live
 from pokecard.edge.vote import CardVote
+from pokecard.result import CardRef, Result
 
 from .conftest import REPO, photo_of
 
@@ -23,19 +24,19 @@ SEQUENCE = (2, 5, 0, 6)  # catalogue rows, in the order the video shows them
 RUN = 6  # frames per card
 
 
-def _ok(cid: str) -> dict:
-    return {"status": "ok", "card": {"card_id": cid}, "score": 0.9}
+def _ok(cid: str) -> Result:
+    return Result("f", "ok", CardRef(cid), score=0.9)
 
 
 def test_vote_emits_once_per_stable_card() -> None:
     v = CardVote(k=5, min_votes=3)
-    feed = [_ok("a"), {"status": "unknown", "card": None}, _ok("a"), _ok("b"), _ok("a"), _ok("a"), _ok("b"),
+    feed = [_ok("a"), Result("f", "unknown"), _ok("a"), _ok("b"), _ok("a"), _ok("a"), _ok("b"),
             _ok("b"), _ok("b"), _ok("b"), _ok("a")]  # fmt: skip
     out = [(i, c.card_id, c.previous) for i, r in enumerate(feed) if (c := v.feed(r))]
     assert out == [(4, "a", None), (7, "b", "a")]  # 7: b has 3 of the last 5
     # taken away (no card wins the window), then the same card again: reported again
     for _ in range(5):
-        v.feed({"status": "no_card", "card": None})
+        v.feed(Result("f", "no_card"))
     got = [c.card_id for _ in range(3) if (c := v.feed(_ok("b")))]
     assert got == ["b"]
     assert v.feed(None) is None  # a frame the gate skipped does not vote

@@ -421,7 +421,7 @@ def test_recognizer_on_hailort_runs_the_hef_compiled_from_the_db_model(
     assert on_chip.embedder.backend == "hailort" and seen["configure"] == "cfg:PCIe"
     cpu = Recognizer(st, verify=False)
     got, want = on_chip.recognize_array(photo, "p"), cpu.recognize_array(photo, "p")
-    assert [t["card_id"] for t in got["top_k"]] == [t["card_id"] for t in want["top_k"]]
+    assert [t.card_id for t in got.top_k] == [t.card_id for t in want.top_k]
     dataclasses.replace(hef_card, onnx_sha256="0" * 64).save(hef.with_name("model_card.json"))
     with pytest.raises(ReferenceDBError, match="a different model"):
         Recognizer(st, backend="hailort")

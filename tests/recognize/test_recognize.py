@@ -12,6 +12,7 @@ import pytest
 
 from pokecard.cli import run
 from pokecard.recognize import FAST_COSINE_SHARE, Recognizer
+from pokecard.result import Result
 
 from .conftest import N_CARDS, photo_of, write_jpeg
 
@@ -28,12 +29,10 @@ def test_training_free_recognizes_simulated_photos(tf_rec: Recognizer, small_cat
     got = []
     for i in (0, 4, 9):
         r = tf_rec.recognize_array(photo_of(small_catalog, i, seed=1), name=f"photo-{i}")
-        assert set(r) == KEYS and set(r["timings_ms"]) == STAGES
-        got.append((r["status"], r["card"] and r["card"]["card_id"]))
-        assert r["top_k"] and r["top_k"][0]["score"] == r["score"]
-        assert r["margin"] == pytest.approx(
-            r["score"] - (r["top_k"][1]["score"] if len(r["top_k"]) > 1 else 0)
-        )
+        assert set(r.to_json()) == KEYS and set(r.timings_ms) == STAGES
+        got.append((r.status, r.card_id))
+        assert r.top_k and r.top_k[0].score == r.score
+        assert r.margin == pytest.approx(r.score - (r.top_k[1].score if len(r.top_k) > 1 else 0))
     assert got == [("ok", small_catalog.cards[i].card_id) for i in (0, 4, 9)]
 
 
@@ -42,17 +41,17 @@ def test_out_of_catalogue_card_is_unknown(ooc_root: Path, small_catalog) -> None
     assert len(rec.db) == N_CARDS - 3
     for i in range(N_CARDS - 3, N_CARDS):  # the three cards left out of the DB
         r = rec.recognize_array(photo_of(small_catalog, i, seed=2))
-        assert r["status"] in ("unknown", "no_card") and r["card"] is None, r
+        assert r.status in ("unknown", "no_card") and r.card is None, r
     r = rec.recognize_array(photo_of(small_catalog, 1, seed=2))  # an in-catalogue card still matches
-    assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[1].card_id
+    assert r.ok and r.card_id == small_catalog.cards[1].card_id
 
 
 def test_blank_and_noise_images_are_no_card(tf_rec: Recognizer) -> None:
     blank = np.full((480, 640, 3), 180, np.uint8)
-    assert tf_rec.recognize_array(blank)["status"] == "no_card"
+    assert tf_rec.recognize_array(blank).status == "no_card"
     noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     r = tf_rec.recognize_array(noise)
-    assert r["status"] in ("no_card", "unknown") and r["card"] is None
+    assert r.status in ("no_card", "unknown") and r.card is None
 
 
 def test_card_back_is_never_named(tf_rec: Recognizer) -> None:
@@ -60,7 +59,7 @@ def test_card_back_is_never_named(tf_rec: Recognizer) -> None:
 
     photo, _ = simulate_scene(card_back(), 5, PhotoConfig.eval())
     r = tf_rec.recognize_array(photo)
-    assert r["status"] != "ok" and r["card"] is None
+    assert not r.ok and r.card is None
 
 
 def test_embedding_db_recognizes_with_its_model(
@@ -77,9 +76,9 @@ def test_embedding_db_recognizes_with_its_model(
     assert rec.policy.shortlist == "both"
     r = rec.recognize_array(photo_of(small_catalog, 3, seed=1))
     # a random-weight model is useless on its own; the descriptor votes + verification still find the card
-    assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[3].card_id
+    assert r.ok and r.card_id == small_catalog.cards[3].card_id
     only = Recognizer(root, verify=False).recognize_array(photo_of(small_catalog, 3, seed=1))
-    assert set(only) == KEYS and only["timings_ms"]["verify"] == 0.0 and -1.0 <= only["score"] <= 1.0
+    assert set(only.to_json()) == KEYS and only.timings_ms["verify"] == 0.0 and -1.0 <= only.score <= 1.0
 
 
 @pytest.fixture(scope="module")
@@ -251,15 +250,15 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
     rec = Recognizer(tf_root)
     assert rec.policy.fast_first and detect_fast(photo) is not None
     r = rec.recognize_array(photo, name="p")
-    assert r["status"] == "ok" and r["card"]["card_id"] == want
+    assert r.ok and r.card_id == want
     assert calls == []  # decided by the fast look
     blank = np.full((352, 252, 3), 128, np.uint8)
     wrong = Detection(np.array([[0, 0], [63, 0], [63, 88], [0, 88]], np.float32), blank, True, 0.5)
     monkeypatch.setattr(R, "detect_fast", lambda img: wrong)
     r = rec.recognize_array(photo, name="p")
-    assert r["status"] == "ok" and r["card"]["card_id"] == want
+    assert r.ok and r.card_id == want
     assert calls == ["full"]
-    assert Recognizer(tf_root, fast_first=False).recognize_array(photo, name="p")["card"]["card_id"] == want
+    assert Recognizer(tf_root, fast_first=False).recognize_array(photo, name="p").card_id == want
     # the layout descriptor alone never clears the fast bar: no fast look by default there
     assert not Recognizer(tf_root, verify=False).policy.fast_first
 
@@ -306,7 +305,7 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     orb = R.orb_features
     monkeypatch.setattr(R, "orb_features", lambda *x, **k: (orb_calls.append(1), orb(*x, **k))[1])
 
-    def run_once(rec: Recognizer, min_score: float) -> tuple[dict, list[int]]:
+    def run_once(rec: Recognizer, min_score: float) -> tuple[Result, list[int]]:
         sizes: list[int] = []
         embed = rec.embedder.embed
         rec.embedder.embed = lambda imgs, *x, **k: (sizes.append(len(imgs)), embed(imgs, *x, **k))[1]
@@ -318,17 +317,17 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     assert rec.policy.embed_first and "embedding first" in rec.mode
     # min_score -1: the bar is -1 + 0.6 x 2 = 0.2, which the best cosine clears: decided by the embedding
     r, sizes = run_once(rec, -1.0)
-    assert r["status"] == "ok" and r["timings_ms"]["verify"] == 0.0 and orb_calls == []
-    assert -1.0 <= r["score"] <= 1.0 and sizes == [1]
+    assert r.ok and r.timings_ms["verify"] == 0.0 and orb_calls == []
+    assert -1.0 <= r.score <= 1.0 and sizes == [1]
     # never decisive: verified as before (the descriptor votes still find the card); the fast
     # quad's embedding is not computed twice
     r, sizes = run_once(rec, 2.0)
-    assert r["status"] == "ok" and r["card"]["card_id"] == small_catalog.cards[3].card_id
-    assert orb_calls and r["timings_ms"]["verify"] > 0 and r["score"] > 1.0
+    assert r.ok and r.card_id == small_catalog.cards[3].card_id
+    assert orb_calls and r.timings_ms["verify"] > 0 and r.score > 1.0
     off, off_sizes = run_once(Recognizer(root), 2.0)
-    assert off["card"] == r["card"] and off_sizes == sizes  # the same crops, each embedded once
+    assert off.card == r.card and off_sizes == sizes  # the same crops, each embedded once
     off, _ = run_once(Recognizer(root), -1.0)
-    assert off["timings_ms"]["verify"] > 0 and orb_calls  # uncalibrated DB: off by default
+    assert off.timings_ms["verify"] > 0 and orb_calls  # uncalibrated DB: off by default
     assert (
         not Recognizer(root).policy.embed_first and not Recognizer(root, embed_first=False).policy.embed_first
     )

@@ -62,7 +62,7 @@ def _answers(root: Path, cards: list[int]) -> list[tuple[str | None, float]]:
     for j, i in enumerate(cards):
         photo, _ = simulate_scene(cat.load_image(cat.cards[i]), 900 + j, PhotoConfig.eval())
         r = rec.recognize_array(photo)
-        out.append(((r.get("card") or {}).get("card_id"), round(float(r["score"]), 4)))
+        out.append((r.card_id, round(float(r.score), 4)))
     return out
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 import pytest
 
 from pokecard.edge.vote import CardVote
+from pokecard.result import CardRef, Result
 
 
 def run(frames: list[str | None], **kw: int) -> list[str | None]:
     v = CardVote(**kw)
     out = []
     for f in frames:
-        change = v.feed(
-            {"status": "ok", "card": {"card_id": f}} if f else {"status": "unknown", "card": None}
-        )
+        change = v.feed(Result("frame", "ok", CardRef(f)) if f else Result("frame", "unknown"))
         out.append(change.card_id if change else None)
     return out
 

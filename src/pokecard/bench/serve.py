@@ -183,10 +183,7 @@ def main(quick: bool = False, root: str | None = None) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(30)
-    same = sum(
-        (a["card"] or {}).get("card_id") == (b["card"] or {}).get("card_id")
-        for a, b in zip(local, remote, strict=True)
-    )
+    same = sum(a.card_id == (b["card"] or {}).get("card_id") for a, b in zip(local, remote, strict=True))
     right = sum((b["card"] or {}).get("card_id") == tr for b, tr in zip(remote, truth, strict=True))
     res = {
         "photos": n,

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from pokecard.cli.common import JSON_OPT, ROOT_OPT, console, emit_json, group, json_mode
+from pokecard.result import Result
 
 CSV_FIELDS = ("card_id", "name", "set", "number", "score", "file", "time")
 # what `index build` and `index update` share
@@ -57,7 +58,7 @@ def expand_inputs(paths: list[str]) -> tuple[list[Path], list[tuple[str, str]]]:
     return files, bad
 
 
-def append_csv(path: Path, results: list[dict[str, Any]]) -> int:
+def append_csv(path: Path, results: list[Result]) -> int:
     """Append recognized cards to a collection CSV; a file already recorded is not added again."""
     from pokecard import atomic
 
@@ -77,14 +78,14 @@ def append_csv(path: Path, results: list[dict[str, Any]]) -> int:
     added = 0
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     for r in results:
-        if r["status"] != "ok" or r["card"] is None:
+        if r.card is None:
             continue
-        f = str(Path(r["file"]).resolve())
+        f = str(Path(r.file).resolve())
         if f in seen:
             continue
         seen.add(f)
-        c = r["card"]
-        w.writerow((c["card_id"], c["name"], c["set_code"], c["number"], r["score"], f, now))
+        c = r.card
+        w.writerow((c.card_id, c.name, c.set_code, c.number, r.score, f, now))
         added += 1
     if added or not existing:
         atomic.write_text(path, existing + buf.getvalue())
@@ -177,7 +178,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Recognize the card in each photo (one JSON line per image with --json)."""
-        from pokecard.recognize import Recognizer, error_result
+        from pokecard.recognize import Recognizer
 
         json_mode(as_json)
         rec = Recognizer(
@@ -190,24 +191,24 @@ def register(app: typer.Typer) -> None:
             embed_first=embed_first,
         )
         files, bad = expand_inputs(inputs)
-        results: list[dict[str, Any]] = [error_result(p, msg) for p, msg in bad]
+        results: list[Result] = [Result.failed(p, msg) for p, msg in bad]
         if as_json:
             for r in results:
-                emit_json(r)
+                emit_json(r.to_json())
         from pokecard.progress import track
 
         for f in track(files, "recognizing"):
             r = rec.recognize_file(f)
             results.append(r)
             if as_json:
-                emit_json(r)
+                emit_json(r.to_json())
         if not as_json:
             _table(results, rec.mode)
         if csv_file is not None:
             added = append_csv(csv_file, results)
             if not as_json:
                 console().print(f"{csv_file}: {added} card(s) added")
-        errors = sum(r["status"] == "error" for r in results)
+        errors = sum(r.status == "error" for r in results)
         if errors:
             typer.echo(f"{errors} of {len(results)} input(s) could not be read", err=True)
         return 1 if errors or not results else 0
@@ -256,21 +257,21 @@ def _report(d: dict[str, Any], as_json: bool) -> None:
         con.print(f"time: {b.get('total_seconds')} s ({stages}); peak memory {b.get('peak_rss_mb')} MB")
 
 
-def _table(results: list[dict[str, Any]], mode: str) -> None:
+def _table(results: list[Result], mode: str) -> None:
     from rich.table import Table
 
     t = Table(title=f"pokecard recognize ({mode})")
     for col in ("file", "status", "card", "score", "margin", "ms"):
         t.add_column(col)
     for r in results:
-        c = r["card"]
-        card = f"{c['name']} ({c['set_code']} {c['number']})" if c else (r["error"] or "")
+        c = r.card
+        card = f"{c.name} ({c.set_code} {c.number})" if c else (r.error or "")
         t.add_row(
-            r["file"],
-            r["status"],
+            r.file,
+            r.status,
             card,
-            "" if r["score"] is None else f"{r['score']:g}",
-            "" if r["margin"] is None else f"{r['margin']:g}",
-            f"{r['timings_ms']['total']:.0f}",
+            "" if r.score is None else f"{r.score:g}",
+            "" if r.margin is None else f"{r.margin:g}",
+            f"{r.timings_ms['total']:.0f}",
         )
     console().print(t)

@@ -306,7 +306,7 @@ def run_live(  # noqa: PLR0913 - the source, clock and limits are injectable for
             else:
                 r = recognizer.recognize_array(frame, name=f"{spec}#{stats.frames}")
                 stats.recognized += 1
-                stats.add({k: v for k, v in r["timings_ms"].items()})
+                stats.add(dict(r.timings_ms))
                 change = vote.feed(r)
                 if change is not None:
                     stats.changes += 1

@@ -68,20 +68,20 @@ def run_selftest(
     report = SelftestReport(str(d), backend, rec.mode, (time.perf_counter() - t0) * 1000)
     for item in expected.get("photos", []):
         r = rec.recognize_file(d / bd.SELFTEST_DIR / item["file"])
-        got = (r.get("card") or {}).get("card_id")
-        ms = float(r["timings_ms"]["total"])
+        got = r.card_id
+        ms = float(r.timings_ms["total"])
         report.photos.append(
             {
                 "file": item["file"],
                 "expected": item["card_id"],
                 "got": got,
-                "status": r["status"],
+                "status": r.status,
                 "ms": round(ms, 1),
             }
         )
-        if r["status"] != "ok" or got != item["card_id"]:
+        if not r.ok or got != item["card_id"]:
             report.problems.append(
-                f"{item['file']}: expected {item['card_id']}, got {got or r['status']} ({r.get('error') or 'no error'})"
+                f"{item['file']}: expected {item['card_id']}, got {got or r.status} ({r.error or 'no error'})"
             )
         elif ms > bound:
             report.problems.append(f"{item['file']}: {ms:.0f} ms, over the {bound:.0f} ms bound")

@@ -9,7 +9,7 @@ Reusable by any frame loop (the camera loop here, a web app's upload stream)::
         if change is not None:
             print(change.as_dict())
 
-``feed`` takes a recognizer result (a dict with ``status`` and ``card``), or None for a frame
+``feed`` takes a recognizer :class:`~pokecard.result.Result`, or None for a frame
 that was not looked at. Only ``status == "ok"`` votes for a card; ``unknown``, ``no_card`` and
 ``error`` vote for "no card". When "no card" wins the window, the stable card is forgotten, so
 the same card shown again after it was taken away is reported again.
@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from pokecard.result import Result
 
 
 @dataclass(frozen=True)
@@ -74,17 +76,16 @@ class CardVote:
         self._window.clear()
         self.stable = None
 
-    def feed(self, result: dict[str, Any] | None) -> CardChange | None:
+    def feed(self, result: Result | None) -> CardChange | None:
         """Add one frame's result; the change it causes, or None."""
         self.frames += 1
         if result is None:
             return None
-        card = result.get("card") if result.get("status") == "ok" else None
-        cid = card.get("card_id") if card else None
-        if cid is not None:
-            self._cards[cid] = card
-            if result.get("score") is not None:
-                self._scores[cid] = float(result["score"])
+        cid = result.card_id
+        if result.card is not None and cid is not None:
+            self._cards[cid] = result.card.to_json()
+            if result.score is not None:
+                self._scores[cid] = float(result.score)
         self._window.append(cid)
         winner, votes = Counter(self._window).most_common(1)[0]
         if votes < self.min_votes or winner == self.stable:

@@ -17,7 +17,8 @@ from pokecard.collection import CollectionDB
 from pokecard.edge.vote import CardVote
 from pokecard.errors import ImageError
 from pokecard.imageio import load_rgb
-from pokecard.recognize import DECODE_MIN_SIDE, Recognizer, error_result
+from pokecard.recognize import DECODE_MIN_SIDE, Recognizer
+from pokecard.result import Result
 from pokecard.store import open_store
 
 MAX_FILE_BYTES = 25 * 1024 * 1024  # a 48 MP phone JPEG is ~15 MB
@@ -95,31 +96,31 @@ class Service:
 
     # -- recognition ---------------------------------------------------------------------
 
-    def _view(self, result: dict[str, Any]) -> dict[str, Any]:
+    def _view(self, result: Result) -> dict[str, Any]:
         """A recognizer result with the catalogue facts the page shows (image, set name) and the
         top-k alternatives as cards."""
-        shown = (result.get("card") or {}).get("card_id")
+        shown = result.card_id
         alts = []
-        for t in result.get("top_k") or []:
-            if t["card_id"] != shown and (c := self.card(t["card_id"])):
-                alts.append({**c, "score": t["score"]})
-        return {**result, "card": self.card(shown), "alternatives": alts}
+        for t in result.top_k:
+            if t.card_id != shown and (c := self.card(t.card_id)):
+                alts.append({**c, "score": t.score})
+        return {**result.to_json(), "card": self.card(shown), "alternatives": alts}
 
-    def recognize_bytes(self, data: bytes, name: str, max_bytes: int | None = None) -> dict[str, Any]:
+    def recognize_bytes(self, data: bytes, name: str, max_bytes: int | None = None) -> Result:
         """Decode with the CLI's guards and recognize; a bad file is an ``error`` result naming it."""
         limit = max_bytes or self.limits.max_file_bytes
         if len(data) > limit:
-            return error_result(
+            return Result.failed(
                 name, f"{name}: {len(data) / 1e6:.1f} MB is over the upload limit of {limit / 1e6:.0f} MB"
             )
         if not data:
-            return error_result(name, f"{name}: the file is empty")
+            return Result.failed(name, f"{name}: the file is empty")
         try:
             rgb = load_rgb(data, name=name, min_side=DECODE_MIN_SIDE)
         except ImageError as e:
-            return error_result(name, str(e))
+            return Result.failed(name, str(e))
         if min(rgb.shape[:2]) < 16:  # the CLI's message for the same photo
-            return error_result(
+            return Result.failed(
                 name, f"{name}: image is {rgb.shape[1]}x{rgb.shape[0]}, too small to hold a card"
             )
         with self._rec_lock:
@@ -131,11 +132,11 @@ class Service:
         result = self.recognize_bytes(data, name)
         return self._record(result, hashlib.sha256(data).hexdigest(), source)
 
-    def _record(self, result: dict[str, Any], sha: str, source: str) -> dict[str, Any]:
+    def _record(self, result: Result, sha: str, source: str) -> dict[str, Any]:
         view = self._view(result)
-        if result["status"] == "error":
+        if result.status == "error":
             return {"scan_id": None, "duplicate": False, "sha256": sha, **view}
-        rec = self.db.record_scan(result, sha, card=view["card"], source=source)
+        rec = self.db.record_scan(result.to_json(), sha, card=view["card"], source=source)
         return {
             "scan_id": rec["id"],
             "duplicate": rec["duplicate"],

@@ -35,11 +35,11 @@ def run_mode(
         if files is not None:
             r = rec.recognize_file(files[j])
             for k in stages:
-                stages[k].append(float(r["timings_ms"].get(k, 0.0)))
-            ok += bool(r["top_k"]) and r["top_k"][0]["card_id"] == truth
-            if r["status"] == "ok":
-                right += r["card"]["card_id"] == truth
-                wrong += r["card"]["card_id"] != truth
+                stages[k].append(float(r.timings_ms.get(k, 0.0)))
+            ok += r.top_id == truth
+            if r.ok:
+                right += r.card_id == truth
+                wrong += r.card_id != truth
             continue
         t0 = time.perf_counter()
         sc = rec.score(photo)

@@ -26,14 +26,14 @@ def unknown_rejection(
         full = rec.score(photo)
         in_ok += rec.accepts(full) and full.ranked[0][0] == row
     backs = [simulate_scene(card_back(), 900 + k, PhotoConfig.eval())[0] for k in range(10)]
-    back_named = sum(rec.recognize_array(b)["status"] == "ok" for b in backs)
+    back_named = sum(rec.recognize_array(b).ok for b in backs)
     real = {"photos": 0, "accepted": 0}
     if CARD_GRADER.is_dir():
         files = sorted(CARD_GRADER.glob("*.jpg"))
         for f in files:
             r = rec.recognize_array(load_rgb(f), name=f.name)
             real["photos"] += 1
-            real["accepted"] += r["status"] == "ok"
+            real["accepted"] += r.ok
     return {
         "threshold": thr,
         "leave_one_out_photos": len(photos),
