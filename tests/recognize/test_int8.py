@@ -86,3 +86,27 @@ def test_export_int8_refuses_the_model_folder_and_bad_images(tiny_models, small_
     with pytest.raises(ModelError, match="uint8"):
         quantize_int8(model, model.parent / "x" / "q.onnx", good.astype(np.float32), good)
     assert not (model.parent / "x").exists()
+
+
+def test_int8_and_hef_calibrate_on_the_devices_own_crops(small_catalog) -> None:  # noqa: ANN001
+    """One builder for both quantizers: a calibration crop is the device's crop (detect, rectify,
+    resize) of a training-range simulated photo; check crops use evaluation photos."""
+    from pokecard.catalog import Catalog
+    from pokecard.errors import ModelError
+    from pokecard.export.calibration import CALIBRATION_SEED_BASE, calibration_crops, check_crops, device_crop
+    from pokecard.modelcard import ModelCard
+    from pokecard.photo import PhotoConfig, simulate_scene, train_seed
+
+    card = ModelCard(name="student", architecture="x", embedding_dim=8, input_size=(96, 64))
+    cal = calibration_crops(small_catalog, card, 3)
+    assert cal.shape == (3, 96, 64, 3) and cal.dtype == np.uint8
+    photo, _ = simulate_scene(
+        small_catalog.load_image(small_catalog.cards[2]),
+        train_seed(2, CALIBRATION_SEED_BASE + 2),
+        PhotoConfig.train(),
+    )
+    assert np.array_equal(cal[2], device_crop(photo, card))
+    assert np.array_equal(calibration_crops(small_catalog, card, 3), cal)  # deterministic
+    assert not np.array_equal(check_crops(small_catalog, card, 3), cal)
+    with pytest.raises(ModelError, match="no cards"):
+        calibration_crops(Catalog(name="empty", root=small_catalog.root, cards=[]), card, 2)

@@ -24,7 +24,7 @@ from pokecard.bench import update_doc_section, write_report
 from pokecard.catalog import build_catalog, synth_catalog
 from pokecard.edge.live import run_live
 from pokecard.embed import create_embedder
-from pokecard.export.hailo import device_crop
+from pokecard.export.calibration import device_crop
 from pokecard.modelcard import ModelCard
 from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
 from pokecard.recognize import Recognizer

@@ -163,12 +163,9 @@ def export_int8_cmd(
     """Quantize a student ONNX to int8 for CPUs (onnxruntime): static, per-channel, checked."""
     from pokecard.catalog import load_catalog
     from pokecard.errors import ConfigError, ModelError
+    from pokecard.export.calibration import calibration_crops, check_crops
     from pokecard.export.onnx import quantize_int8
     from pokecard.modelcard import ModelCard, card_path_for
-    from pokecard.photo import PhotoConfig, simulate_crop
-    from pokecard.photo.seeds import train_seed
-    from pokecard.preprocess import resize_batch
-    from pokecard.progress import track
     from pokecard.store import sha256_file
 
     json_mode(as_json)
@@ -181,16 +178,8 @@ def export_int8_cmd(
             f"{out}: put the int8 model in another folder than {model} (a folder has one model card)"
         )
     cat = load_catalog(catalog)
-    n_cards = len(cat.cards)
-    images = [cat.load_image(c) for c in cat.cards]
-    cfg = PhotoConfig.train()
-    # training-range seeds far above what a trainer's pool uses; never an evaluation photo
-    crops = [
-        simulate_crop(images[j % n_cards], train_seed(j % n_cards, 3_000_000 + j), cfg)
-        for j in track(range(calibration + 64), "simulating calibration photos")
-    ]
-    batch = resize_batch(crops, card)
-    rep = quantize_int8(model, out, batch[:calibration], batch[calibration:])
+    # the same crops as the HEF's calibration: the device's detection and rectification
+    rep = quantize_int8(model, out, calibration_crops(cat, card, calibration), check_crops(cat, card, 64))
     # the int8 model's card: the source's (same input contract), its own file and checks
     card.onnx_sha256 = sha256_file(out)
     card.extra = {

@@ -18,7 +18,7 @@ from pokecard import layout
 from pokecard.edge.backends import resolve_backend
 from pokecard.embed import create_embedder
 from pokecard.errors import ModelError, ReferenceDBError
-from pokecard.export.hailo import device_crop
+from pokecard.export.calibration import device_crop
 from pokecard.imageio import is_image_name, load_rgb
 from pokecard.model_files import resolve_model
 from pokecard.store import open_store

@@ -1,11 +1,6 @@
-"""Model export: ONNX (``pokecard.export.onnx``) and, later, Hailo HEF.
-
-HAILO: the HEF compiler belongs in ``pokecard.export.hailo`` (``export_hef(onnx_path, card,
-calibration_dir, out)``). It reads the same model card (input size, mean/std: the ONNX
-graph already normalizes, so calibration images are raw uint8 crops) and writes
-``layout.hailo_hef(version)`` with the card beside it. Not written yet: the Hailo Dataflow
-Compiler is not installable here.
-"""
+"""Model export: ONNX and int8 ONNX (``export.onnx``), the Hailo HEF hook (``export.hailo``),
+and the crops both quantizers calibrate on (``export.calibration``: the device's own
+detection, rectification and resize of simulated photos)."""
 
 from __future__ import annotations
 

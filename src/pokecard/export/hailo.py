@@ -28,14 +28,12 @@ import numpy as np
 
 from pokecard import atomic, layout
 from pokecard.catalog import load_processed
-from pokecard.detect import detect, detect_fast
 from pokecard.embed import create_embedder
 from pokecard.errors import MissingDependency, ModelError
+from pokecard.export.calibration import calibration_crops, check_crops
 from pokecard.model_files import resolve_model
 from pokecard.modelcard import ModelCard, card_path_for
-from pokecard.photo import PhotoConfig, eval_seed, simulate_scene, train_seed
 from pokecard.preprocess import l2_normalize, resize_batch
-from pokecard.progress import progress
 from pokecard.store import Store, open_store, sha256_file
 
 log = logging.getLogger(__name__)
@@ -185,13 +183,6 @@ def calibration_keys(card: ModelCard, n: int) -> tuple[list[str], str]:
     return [f"{base}/shard_{i:03d}.npy" for i in range((n + SHARD - 1) // SHARD)], f"{base}/calibration.json"
 
 
-def device_crop(rgb: np.ndarray, card: ModelCard) -> np.ndarray:
-    """A photo as the device's recognizer turns it into model input: the cheap detection first
-    (as Recognizer.score does), the full search when it finds nothing, rectified, resized."""
-    det = detect_fast(rgb) or detect(rgb)
-    return resize_batch([det.crop], card)[0]
-
-
 def write_calibration(
     store: object, card: ModelCard, n: int = CALIBRATION_SIZE, *, seed: int = 0
 ) -> np.ndarray:
@@ -211,17 +202,7 @@ def write_calibration(
         return np.concatenate([np.load(io.BytesIO(st.get_bytes(k)), allow_pickle=False) for k in shards])
     if not cat.cards:
         raise ModelError("the built catalogue is empty: run `pokecard catalog build` first")
-    out = np.empty((n, h, w, 3), np.uint8)
-    cfg = PhotoConfig.train()
-    images: dict[int, np.ndarray] = {}
-    with progress(n, "calibration photos (detect + rectify)") as advance:
-        for i in range(n):
-            ci = i % len(cat.cards)
-            if ci not in images:
-                images[ci] = cat.load_image(cat.cards[ci])
-            photo, _ = simulate_scene(images[ci], train_seed(ci, 1_000_000 + seed * n + i), cfg)
-            out[i] = device_crop(photo, card)
-            advance(1)
+    out = calibration_crops(cat, card, n, seed=seed)
     with st.batch():
         for j, key in enumerate(shards):
             buf = io.BytesIO()
@@ -279,8 +260,7 @@ def _held_out(st: Any, card: ModelCard, n: int | None = None) -> tuple[np.ndarra
     """Held-out device crops (evaluation seeds) and the catalogue gallery crops at the card's size."""
     cat = load_processed(st)
     n = n or HELD_OUT
-    crops = np.stack([device_crop(simulate_scene(cat.load_image(cat.cards[i % len(cat.cards)]),
-                      eval_seed(i % len(cat.cards), 500 + i), PhotoConfig.eval())[0], card) for i in range(n)])  # fmt: skip
+    crops = check_crops(cat, card, n)
     gallery = resize_batch([cat.load_image(c) for c in cat.cards], card)
     return crops, gallery
 
