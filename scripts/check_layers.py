@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("pokecard.progress", 0),
     ("pokecard.card", 0),
     ("pokecard.result", 0),
+    ("pokecard.warp", 0),
     ("pokecard.config", 1),
     ("pokecard.layout", 1),
     ("pokecard.store", 1),

@@ -7,7 +7,7 @@ import logging
 import cv2
 import numpy as np
 
-from pokecard.card import CANONICAL_H, CANONICAL_W
+from pokecard.warp import warp as warp  # the one warp, re-exported where the detector looks
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +31,6 @@ def portrait_corners(pts: np.ndarray) -> np.ndarray:
     if top > side:  # landscape in the photo: make the left side the top
         p = np.roll(p, 1, axis=0)
     return p
-
-
-def warp(
-    img: np.ndarray, corners: np.ndarray, size_hw: tuple[int, int] = (CANONICAL_H, CANONICAL_W)
-) -> np.ndarray:
-    """Perspective-warp the quad ``corners`` (TL, TR, BR, BL) to an upright ``size_hw`` crop."""
-    h, w = size_hw
-    dst = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float32)
-    m = cv2.getPerspectiveTransform(np.asarray(corners, dtype=np.float32), dst)
-    return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
 def quad_aspect(q: np.ndarray) -> float:

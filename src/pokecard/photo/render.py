@@ -28,6 +28,7 @@ import numpy as np
 
 from pokecard.card import CANONICAL_H, CANONICAL_W, CARD_ASPECT
 from pokecard.photo.config import PhotoConfig
+from pokecard.warp import quad_matrix, warp, warp_matrix
 
 # Bumped whenever the same (card, seed, config) gives different pixels: caches of simulated
 # photos (training pools, shards) include it in their key.
@@ -804,11 +805,8 @@ def simulate_crop_with_corners(
     flipped = _on(r, cfg.crop_rotate180_p)
     if flipped:
         detected = np.roll(detected, 2, axis=0)
-    dst = np.array([[0, 0], [CANONICAL_W, 0], [CANONICAL_W, CANONICAL_H], [0, CANONICAL_H]], np.float32)
-    M = cv2.getPerspectiveTransform(detected.astype(np.float32), dst)
-    crop = cv2.warpPerspective(
-        img, M, (CANONICAL_W, CANONICAL_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+    M = quad_matrix(detected)
+    crop = warp_matrix(img, M)
     true = cv2.perspectiveTransform(corners.reshape(1, 4, 2).astype(np.float32), M).reshape(4, 2)
     return crop, true.astype(np.float32), flipped
 
@@ -822,7 +820,4 @@ def rectify(
     photo: np.ndarray, corners: np.ndarray, size_hw: tuple[int, int] = (CANONICAL_H, CANONICAL_W)
 ) -> np.ndarray:
     """Warp the quadrilateral ``corners`` (TL, TR, BR, BL in photo pixels) to an upright card image."""
-    h, w = size_hw
-    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-    M = cv2.getPerspectiveTransform(np.asarray(corners, np.float32).reshape(4, 2), dst)
-    return cv2.warpPerspective(photo, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return warp(photo, corners, size_hw)
