@@ -239,14 +239,14 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
 ) -> None:  # noqa: ANN001
     """The cheap first look decides most photos; when its quad gives no decisive match (here:
     a crop of blank table), the whole search still runs and finds the card."""
-    import pokecard.recognize as R
+    import pokecard.recognize.stages as S
     from pokecard.detect import Detection, detect_fast
 
     photo = photo_of(small_catalog, 3, seed=2)
     want = small_catalog.cards[3].card_id
     calls: list[str] = []
-    full = R.detect_all
-    monkeypatch.setattr(R, "detect_all", lambda *a, **k: (calls.append("full"), full(*a, **k))[1])
+    full = S.detect_all
+    monkeypatch.setattr(S, "detect_all", lambda *a, **k: (calls.append("full"), full(*a, **k))[1])
     rec = Recognizer(tf_root)
     assert rec.policy.fast_first and detect_fast(photo) is not None
     r = rec.recognize_array(photo, name="p")
@@ -254,7 +254,7 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
     assert calls == []  # decided by the fast look
     blank = np.full((352, 252, 3), 128, np.uint8)
     wrong = Detection(np.array([[0, 0], [63, 0], [63, 88], [0, 88]], np.float32), blank, True, 0.5)
-    monkeypatch.setattr(R, "detect_fast", lambda img: wrong)
+    monkeypatch.setattr(S, "detect_fast", lambda img: wrong)
     r = rec.recognize_array(photo, name="p")
     assert r.ok and r.card_id == want
     assert calls == ["full"]
@@ -266,12 +266,12 @@ def test_a_decisive_fast_look_skips_the_full_search_and_a_wrong_one_does_not(
 def test_cli_no_fast_runs_only_the_full_search(
     tf_root: Path, photo_dir: Path, small_catalog, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
-    import pokecard.recognize as R
+    import pokecard.recognize.stages as S
 
     def boom(img: np.ndarray) -> None:
         raise AssertionError("the fast look ran")
 
-    monkeypatch.setattr(R, "detect_fast", boom)
+    monkeypatch.setattr(S, "detect_fast", boom)
     assert run(["recognize", str(photo_dir), "--root", str(tf_root), "--json", "--no-fast"]) == 0
     res = _lines(capsys.readouterr().out)
     assert [r["card"]["card_id"] for r in res] == [
@@ -294,7 +294,7 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     reusing that embedding instead of computing it again."""
     import shutil
 
-    import pokecard.recognize as R
+    import pokecard.recognize.recognizer as RR
     from pokecard.reference.build import build_reference
 
     a, _ = tiny_models
@@ -302,8 +302,8 @@ def test_embed_first_answers_from_a_decisive_embedding_and_verifies_the_rest(
     build_reference(root, a, progress=False, calibrate=False)
     photo = photo_of(small_catalog, 3, seed=1)
     orb_calls: list[int] = []
-    orb = R.orb_features
-    monkeypatch.setattr(R, "orb_features", lambda *x, **k: (orb_calls.append(1), orb(*x, **k))[1])
+    orb = RR.orb_features
+    monkeypatch.setattr(RR, "orb_features", lambda *x, **k: (orb_calls.append(1), orb(*x, **k))[1])
 
     def run_once(rec: Recognizer, min_score: float) -> tuple[Result, list[int]]:
         sizes: list[int] = []

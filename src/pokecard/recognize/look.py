@@ -1,0 +1,91 @@
+"""One photo's search in progress (:class:`Look`), what a region scored (:class:`Scored`),
+the ranking bars, and what a stage may ask of the recognizer (:class:`Searcher`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from pokecard.detect import Detection
+from pokecard.recognize.policy import Policy
+
+
+def ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def beats(ranked: list[tuple[int, float]], bar: float) -> bool:
+    """The best card reaches ``bar`` and is ahead of the second one (0 when there is none)."""
+    if not ranked:
+        return False
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    return ranked[0][1] >= bar and ranked[0][1] > second
+
+
+def leads(ranked: list[tuple[int, float]], bar: float) -> bool:
+    """The best card reaches ``bar`` and no other card is level with it (a lone card leads)."""
+    return bool(ranked) and ranked[0][1] >= bar and (len(ranked) < 2 or ranked[0][1] > ranked[1][1])
+
+
+@dataclass
+class Scored:
+    """Raw scoring of one photo before the ok/unknown decision."""
+
+    detection: Detection
+    ranked: list[tuple[int, float]]  # (row, score) best first, distinct cards
+    verified: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    quad_found: bool = False  # any card-like quad in the frame (not only the one that scored best)
+
+
+@dataclass
+class Look:
+    """One photo's search in progress: what the stages found so far, and their time."""
+
+    rgb: np.ndarray
+    exclude: set[int] | None
+    timings: dict[str, float] = field(
+        default_factory=lambda: {"detect": 0.0, "embed": 0.0, "search": 0.0, "verify": 0.0}
+    )
+    quick: Detection | None = None  # the fast look's quad
+    quick_emb: list[tuple[int, float]] | None = None  # its embedding top-k, when computed
+    best: Scored | None = None  # the best region scored so far
+    regions_found: bool = False
+
+    def add(self, timings: dict[str, float]) -> None:
+        for k, v in timings.items():
+            self.timings[k] = self.timings.get(k, 0.0) + v
+
+    def keep(self, sc: Scored) -> None:
+        b = self.best
+        if b is None or (sc.ranked and (not b.ranked or sc.ranked[0][1] > b.ranked[0][1])):
+            self.best = sc
+
+
+def best_of(look: Look) -> Scored:
+    """The best region scored so far, as the search's answer."""
+    assert look.best is not None
+    look.best.quad_found = look.quick is not None or look.regions_found
+    return look.best
+
+
+class Searcher(Protocol):
+    """What a stage may ask of the recognizer (:class:`pokecard.recognize.Recognizer`)."""
+
+    policy: Policy
+
+    @property
+    def embed_k(self) -> int: ...
+
+    def embed_rows(
+        self, crop: np.ndarray, k: int, exclude: set[int] | None
+    ) -> tuple[list[tuple[int, float]], float, float]: ...
+
+    def score_region(
+        self, det: Detection, exclude: set[int] | None, emb_ranked: list[tuple[int, float]] | None = None
+    ) -> Scored: ...
+
+    def decisive(self, sc: Scored, share: float = 0.0) -> bool: ...

@@ -1,0 +1,94 @@
+"""How a photo is searched (:class:`Policy`), resolved once against the DB's manifest, and
+the bars that end a search early (docs/recognizer.md, "Speed")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pokecard.errors import ReferenceDBError
+from pokecard.reference.manifest import ReferenceManifest
+
+SHORTLISTS = ("auto", "embedding", "votes", "both")
+# The 180-degree ambiguity of the warp: "sequential" embeds the turned crop only when the
+# crop as warped is not decisive; "both" embeds the two in one batch (docs/recognizer.md).
+ORIENTATIONS = ("sequential", "both")
+# Card-like quads scored before the whole frame.
+MAX_REGIONS = 2
+# A verified region ends the search at this multiple of the inlier threshold (docs/recognizer.md, "Speed").
+STOP_FACTOR = 2.0
+# A cosine decides only this share of the way from its calibrated threshold to 1: the fast
+# look's rougher quad, and an answer with no verification at all (docs/recognizer.md).
+FAST_COSINE_SHARE = 0.5
+EMBED_FIRST_SHARE = 0.6
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a photo is searched, resolved once against a DB (:meth:`resolve`).
+
+    ``verify``: RANSAC verification (else embedding only). ``shortlist``: where verified
+    candidates come from (embedding, votes, both). ``fast_first``: a cheap first look whose
+    match is kept only when decisive. ``embed_first``: that look's embedding may answer with
+    no verification. ``exhaustive``: no early stop anywhere (calibration scores every photo
+    this way, so its scores do not depend on the thresholds it calibrates)."""
+
+    verify: bool = True
+    shortlist: str = "votes"
+    orientations: str = "sequential"
+    fast_first: bool = True
+    embed_first: bool = False
+    exhaustive: bool = False
+    top_k: int = 5
+
+    def __post_init__(self) -> None:
+        if self.shortlist not in SHORTLISTS[1:]:
+            raise ReferenceDBError(
+                f"unknown shortlist source {self.shortlist!r}: use one of {', '.join(SHORTLISTS)}"
+            )
+        if self.orientations not in ORIENTATIONS:
+            raise ReferenceDBError(
+                f"unknown orientations {self.orientations!r}: use one of {', '.join(ORIENTATIONS)}"
+            )
+
+    @classmethod
+    def resolve(
+        cls,
+        manifest: ReferenceManifest,
+        *,
+        verify: bool | None = None,
+        shortlist: str = "auto",
+        orientations: str = "sequential",
+        fast_first: bool | None = None,
+        embed_first: bool | None = None,
+        top_k: int = 5,
+    ) -> Policy:
+        """Fill the choices left to the DB (None, "auto"): verified; a model DB shortlists from
+        both sources; the fast look unless embedding-only on a training-free DB (its layout
+        cosines almost never clear the fast bar); embedding first only with a model and
+        calibrated thresholds (an uncalibrated cosine threshold says nothing about how high a
+        wrong card's cosine can go)."""
+        if shortlist not in SHORTLISTS:
+            raise ReferenceDBError(
+                f"unknown shortlist source {shortlist!r}: use one of {', '.join(SHORTLISTS)}"
+            )
+        model_db = manifest.mode == "embedding"
+        v = True if verify is None else bool(verify)
+        if shortlist == "auto":
+            shortlist = "both" if model_db else "votes"
+        ff = (v or model_db) if fast_first is None else bool(fast_first)
+        ef = manifest.calibrated if embed_first is None else bool(embed_first)
+        return cls(
+            verify=v,
+            shortlist=shortlist,
+            orientations=orientations,
+            fast_first=ff,
+            embed_first=ef and v and model_db,
+            top_k=max(1, int(top_k)),
+        )
+
+    def describe(self, db_mode: str) -> str:
+        if not self.verify:
+            return f"{db_mode} only"
+        src = {"votes": "descriptor votes", "embedding": "embedding", "both": "embedding + descriptor votes"}
+        first = "embedding first (verified when not decisive), " if self.embed_first else ""
+        return f"{first}{src[self.shortlist]} shortlist + verification"
