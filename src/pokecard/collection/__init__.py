@@ -1,5 +1,6 @@
 """The collector's collection: a SQLite database under the project root (db) and its CSV
-formats (formats). Only :mod:`pokecard.collection.db` writes the database."""
+formats (formats). Only ``CollectionDB`` (:mod:`pokecard.collection.db`, built from sqlite,
+items and scans) writes the database."""
 
 from pokecard.collection.db import CONDITIONS, FINISHES, CollectionDB, Item, db_path
 

@@ -1,5 +1,5 @@
 """The collection database's schema, as migrations applied in order (``PRAGMA user_version``
-counts how many ran). Only :mod:`pokecard.collection.db` applies them."""
+counts how many ran). Only :mod:`pokecard.collection.sqlite` applies them."""
 
 from __future__ import annotations
 

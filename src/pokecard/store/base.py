@@ -1,10 +1,12 @@
-"""The artifact store: one interface over a local folder and S3.
+"""The store's contract: the abstract ``Store`` (manifest, verified reads, sync, verify) and
+the sha256 helpers; what it returns is in pokecard.store.reports.
 
 Every object written through a store gets its sha256 and size recorded in
 ``metadata/project_manifest.json``; reads are verified against it, and a download whose
-bytes do not match is deleted, never left in place. Local writes are atomic. Writes outside
-the layout are refused unless forced. ``sync`` is a dry run unless ``apply=True`` and
-deletes nothing without ``delete=True``.
+bytes do not match is deleted, never left in place. Writes outside the layout are refused
+unless forced. ``sync`` is a dry run unless ``apply=True`` and deletes nothing without
+``delete=True``. Backends (pokecard.store.local, pokecard.store.s3) implement the raw
+``_`` primitives.
 """
 
 from __future__ import annotations
@@ -15,22 +17,20 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pokecard import __version__, atomic, layout
-from pokecard.config import Settings, load_settings
+from pokecard import __version__, layout
 from pokecard.errors import ChecksumMismatch, ObjectNotFound, StoreError
 from pokecard.progress import progress
+from pokecard.store.reports import ObjectInfo, SyncPlan, VerifyReport
 
-log = logging.getLogger(__name__)
+# The logger keeps the name it had before the package split, so log filters still match.
+log = logging.getLogger("pokecard.store")
 CHUNK = 1 << 20
-MULTIPART_THRESHOLD = 64 * 1024 * 1024
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -47,42 +47,6 @@ def sha256_bytes(data: bytes) -> str:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    key: str
-    size: int
-
-
-@dataclass
-class SyncPlan:
-    """What a sync would do (or did): keys to copy and keys to delete."""
-
-    source: str
-    destination: str
-    copy: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    delete: list[str] = field(default_factory=list)
-    applied: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class VerifyReport:
-    ok: list[str] = field(default_factory=list)
-    mismatched: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    unrecorded: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not (self.mismatched or self.missing)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "passed": self.passed}
 
 
 class Store(ABC):
@@ -415,225 +379,3 @@ class Store(ABC):
     def reload_manifest(self) -> None:
         """Read the manifest again on next use (it was replaced in the store, e.g. by a restore)."""
         self._manifest = None
-
-
-class LocalStore(Store):
-    """A project root in a local folder."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        super().__init__()
-        self.root = Path(root).expanduser().resolve()
-        self.url = f"{self.root}/"
-
-    def path(self, key: str) -> Path:
-        """The local path of a key (for readers that need a file, e.g. ONNX Runtime)."""
-        return self.root / layout.validate_key(key)
-
-    def local_path(self, key: str) -> Path:
-        """The object in place: no copy for a local root."""
-        p = self.path(key)
-        if not p.is_file():
-            raise ObjectNotFound(f"{self.url}{key} does not exist")
-        return p
-
-    def _put_file(self, key: str, path: Path) -> None:
-        with atomic.atomic_open(self.root / key, "wb") as out, open(path, "rb") as src:
-            shutil.copyfileobj(src, out, CHUNK)
-
-    def _put_bytes(self, key: str, data: bytes) -> None:
-        atomic.write_bytes(self.root / key, data)
-
-    def _get_to(self, key: str, dest: Path) -> None:
-        src = self.root / key
-        if not src.is_file():
-            raise ObjectNotFound(f"{src} does not exist (key {key!r} under root {self.root})")
-        shutil.copyfile(src, dest)
-
-    def _exists(self, key: str) -> bool:
-        return (self.root / key).is_file()
-
-    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
-        if not self.root.is_dir():
-            return
-        base = self.root
-        for p in base.rglob("*"):
-            if p.is_file() and not p.name.startswith("."):
-                k = p.relative_to(base).as_posix()
-                if k.startswith(prefix):
-                    yield ObjectInfo(k, p.stat().st_size)
-
-    def _delete(self, key: str) -> None:
-        (self.root / key).unlink()
-
-    def _list_detailed(self, prefix: str) -> Iterator[dict[str, Any]]:
-        for o in self._list(prefix):
-            st = (self.root / o.key).stat()
-            yield {
-                "key": o.key,
-                "size": o.size,
-                "etag": None,
-                "last_modified": st.st_mtime,
-                "storage_class": "STANDARD",
-            }
-
-
-class S3Store(Store):
-    """A project root at ``s3://bucket/prefix/`` (real AWS or an emulator via endpoint_url)."""
-
-    def __init__(
-        self,
-        bucket: str,
-        prefix: str,
-        *,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        multipart_threshold: int = MULTIPART_THRESHOLD,
-    ) -> None:
-        super().__init__()
-        import boto3
-        from boto3.s3.transfer import TransferConfig
-        from botocore.config import Config
-
-        self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/"
-        self.endpoint_url = endpoint_url
-        self.url = f"s3://{bucket}/{self.prefix}"
-        cfg = Config(
-            region_name=region,
-            connect_timeout=5,
-            read_timeout=60,
-            retries={"max_attempts": 2, "mode": "standard"},
-            s3={"addressing_style": "path"} if endpoint_url else {},
-        )
-        # A session of its own: the default session caches credentials process-wide.
-        session = boto3.session.Session(region_name=region)
-        creds: dict[str, str] = {}
-        if endpoint_url and _is_loopback(endpoint_url) and session.get_credentials() is None:
-            # The local emulator accepts any key; a fresh machine has no AWS profile, and the
-            # outputs file of `make infra` alone must be enough to use it.
-            creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        self.client = session.client("s3", endpoint_url=endpoint_url, config=cfg, **creds)
-        self.transfer = TransferConfig(
-            multipart_threshold=multipart_threshold,
-            multipart_chunksize=max(5 * 1024 * 1024, multipart_threshold // 4),
-        )
-
-    def _k(self, key: str) -> str:
-        return self.prefix + key
-
-    @contextlib.contextmanager
-    def _errors(self, key: str) -> Iterator[None]:
-        from botocore.exceptions import (
-            ClientError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            PartialCredentialsError,
-        )
-
-        where = f"s3://{self.bucket}/{self._k(key)}"
-        try:
-            yield
-        except (NoCredentialsError, PartialCredentialsError) as e:
-            raise StoreError(
-                f"no AWS credentials for {where}: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
-                "(for the local emulator, `make infra` writes the settings)"
-            ) from e
-        except EndpointConnectionError as e:
-            raise StoreError(
-                f"cannot reach the S3 endpoint {self.endpoint_url or 'AWS'} for {where}: is it running? "
-                "For the local emulator run `make infra`; otherwise check AWS_ENDPOINT_URL and the network"
-            ) from e
-        except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            if code in ("NoSuchBucket",):
-                raise StoreError(
-                    f"bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS'}: run `make infra` "
-                    "or set POKECARD_BUCKET to the right bucket"
-                ) from e
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise ObjectNotFound(f"{where} does not exist") from e
-            if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                raise StoreError(
-                    f"access denied to {where} ({code}): check the credentials and the role policy"
-                ) from e
-            raise StoreError(f"S3 error on {where}: {code or e}") from e
-
-    def _put_file(self, key: str, path: Path) -> None:
-        with self._errors(key):
-            self.client.upload_file(str(path), self.bucket, self._k(key), Config=self.transfer)
-
-    def _put_bytes(self, key: str, data: bytes) -> None:
-        with self._errors(key):
-            self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=data)
-
-    def _get_to(self, key: str, dest: Path) -> None:
-        with self._errors(key):
-            self.client.download_file(self.bucket, self._k(key), str(dest), Config=self.transfer)
-
-    def _exists(self, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            with self._errors(key):
-                self.client.head_object(Bucket=self.bucket, Key=self._k(key))
-            return True
-        except ObjectNotFound:
-            return False
-        except StoreError as e:
-            if (
-                isinstance(e.__cause__, ClientError)
-                and e.__cause__.response.get("Error", {}).get("Code") == "403"
-            ):
-                return False
-            raise
-
-    def _list(self, prefix: str) -> Iterator[ObjectInfo]:
-        with self._errors(prefix):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._k(prefix)
-            )
-            for page in pages:
-                for obj in page.get("Contents", []):
-                    yield ObjectInfo(obj["Key"][len(self.prefix) :], int(obj["Size"]))
-
-    def _delete(self, key: str) -> None:
-        with self._errors(key):
-            self.client.delete_object(Bucket=self.bucket, Key=self._k(key))
-
-    def _list_detailed(self, prefix: str) -> Iterator[dict[str, Any]]:
-        with self._errors(prefix):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self._k(prefix)
-            )
-            for page in pages:
-                for obj in page.get("Contents", []):
-                    yield {
-                        "key": obj["Key"][len(self.prefix) :],
-                        "size": int(obj["Size"]),
-                        "etag": str(obj.get("ETag", "")).strip('"') or None,
-                        "last_modified": obj["LastModified"].timestamp() if obj.get("LastModified") else None,
-                        "storage_class": obj.get("StorageClass", "STANDARD"),
-                    }
-
-
-def _is_loopback(url: str) -> bool:
-    from urllib.parse import urlparse
-
-    host = urlparse(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def open_store(root: str | os.PathLike[str] | Store | None = None, settings: Settings | None = None) -> Store:
-    """Open the store for a root: a local path, ``s3://bucket/prefix``, or ``s3`` (configured
-    bucket); a Store is returned as it is, so library calls take either."""
-    if isinstance(root, Store):
-        return root
-    s = settings or load_settings()
-    r = s.resolve_root(root)
-    if r.startswith("s3://"):
-        rest = r[len("s3://") :]
-        bucket, _, prefix = rest.partition("/")
-        if not bucket or not prefix.strip("/"):
-            raise StoreError(f"{r}: an S3 root needs a bucket and a prefix, e.g. s3://{s.bucket}/{s.prefix}")
-        return S3Store(bucket, prefix, region=s.region, endpoint_url=s.endpoint_url)
-    return LocalStore(r)
