@@ -43,20 +43,20 @@ def _jpeg_digests(root: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(("n", "seed"), sorted(PLAN_SHA256))
 def test_plan_is_unchanged(n: int, seed: int) -> None:
-    assert _plan_digest(S._plan(n, seed)) == PLAN_SHA256[(n, seed)]
+    assert _plan_digest(S.plan(n, seed)) == PLAN_SHA256[(n, seed)]
 
 
 def test_plan_prefix_is_stable_apart_from_the_total() -> None:
     """Card i depends only on the cards before it: a longer plan starts like a shorter one
     (only the "/total" of the collector number differs)."""
-    short, long = S._plan(50, 5), S._plan(120, 5)
+    short, long = S.plan(50, 5), S.plan(120, 5)
     assert [dataclasses.replace(s, number="") for s in short] == [
         dataclasses.replace(s, number="") for s in long[:50]
     ]
 
 
 def test_rendered_cards_are_unchanged() -> None:
-    specs = S._plan(40, 0)
+    specs = S.plan(40, 0)
     assert {specs[i].kind for i in PIXELS_SHA256} == {"pokemon", "trainer", "fullart"}
     for i, want in PIXELS_SHA256.items():
         assert hashlib.sha256(S.render_card(specs[i], 0).tobytes()).hexdigest() == want, i
@@ -101,7 +101,7 @@ def _shared(keys: list) -> tuple[int, int]:
 def test_near_duplicate_rates_match_the_plan_and_the_metadata(serial_and_parallel: tuple[Path, Path]) -> None:
     doc = json.loads((serial_and_parallel[0] / "metadata.json").read_text())
     dups = doc["generator"]["near_duplicates"]
-    specs = S._plan(24, 2)
+    specs = S.plan(24, 2)
     # against the plan, counted naively
     for key, field in (("shared_art", "art_seed"), ("shared_name", "name")):
         groups, cards = _shared([getattr(s, field) for s in specs])
@@ -118,7 +118,7 @@ def test_near_duplicate_rates_match_the_plan_and_the_metadata(serial_and_paralle
 
 
 def test_near_duplicates_of_a_hand_made_plan() -> None:
-    base = S._plan(3, 0)[0]
+    base = S.plan(3, 0)[0]
     reprint = dataclasses.replace(base, card_id="r", name="Other")
     alt = dataclasses.replace(base, card_id="a", kind="fullart", art_seed=base.art_seed + 1)
     solo = dataclasses.replace(base, card_id="s", name="Solo", art_seed=base.art_seed + 2)
@@ -137,7 +137,7 @@ def test_production_scale_shares_names_at_least_as_often_as_the_real_set() -> No
     same-name cards (docs/benchmarks.md). Plan only: no drawing."""
     real = S.shared_keys([c["name"] for c in json.loads((REAL / "metadata.json").read_text())["cards"]])
     assert real["cards"] == 100 and real["share"] == pytest.approx(0.4587, abs=1e-4)
-    generated = S.near_duplicates(S._plan(17592, 0))["shared_name"]
+    generated = S.near_duplicates(S.plan(17592, 0))["shared_name"]
     assert generated["share"] >= real["share"]
 
 

@@ -99,7 +99,7 @@ def _paste(photo: np.ndarray, img: np.ndarray, corners: np.ndarray, alpha: float
     """Warp ``img`` onto the quad ``corners`` (rounded corners, antialiased), in place."""
     import cv2
 
-    from pokecard.photo.render import rounded_mask
+    from pokecard.photo.draw import rounded_mask
 
     h, w = img.shape[:2]
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)

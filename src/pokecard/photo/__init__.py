@@ -7,9 +7,9 @@ numpy + opencv only (no torch), so the Pi and the recognizer can import it.
 from __future__ import annotations
 
 from pokecard.photo.config import EFFECTS, PhotoConfig
+from pokecard.photo.props import card_back
 from pokecard.photo.render import (
     SIMULATOR_VERSION,
-    card_back,
     rectify,
     simulate_crop,
     simulate_crop_with_corners,
