@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# the card fixtures (small_catalog, tf_root, tiny_models, ...) and helpers live in tests/cardlib.py
+pytest_plugins = ["cardlib"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cardlib import N_CARDS, photo_of, write_jpeg
 
 from pokecard.cli import run
 from pokecard.recognize import FAST_COSINE_SHARE, Recognizer
 from pokecard.result import Result
-
-from .conftest import N_CARDS, photo_of, write_jpeg
 
 KEYS = {"file", "status", "card", "score", "margin", "top_k", "timings_ms", "error"}
 STAGES = {"decode", "detect", "embed", "search", "verify", "total"}
@@ -365,9 +364,9 @@ def test_exhaustive_scores_bound_what_any_early_stop_returns(
     returns under any threshold (here: thresholds that stop at once and ones that never do)."""
     import shutil
 
-    from pokecard.reference.build import build_reference
+    from cardlib import photo_of
 
-    from .conftest import photo_of
+    from pokecard.reference.build import build_reference
 
     a, _ = tiny_models
     root = Path(shutil.copytree(built_root, tmp_path / "root"))

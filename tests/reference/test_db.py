@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cardlib import N_CARDS
 
 from pokecard import layout
 from pokecard.errors import ReferenceDBError
 from pokecard.reference.build import build_reference
 from pokecard.reference.db import ReferenceDB
 from pokecard.store import open_store
-
-from .conftest import N_CARDS
 
 
 def test_training_free_db_files_and_manifest(tf_root: Path) -> None:

@@ -65,13 +65,13 @@ def test_embedding_modes_report_per_stage_latency_and_orientation_cost(
     import shutil
     from pathlib import Path
 
+    from cardlib import photo_of
+
     from pokecard.bench.recognizer.accuracy import run_mode
     from pokecard.bench.recognizer.common import write_jpegs
     from pokecard.bench.recognizer.throughput import orientation_cost
     from pokecard.recognize import Recognizer
     from pokecard.reference.build import build_reference
-
-    from .conftest import photo_of
 
     a, _ = tiny_models
     root = Path(shutil.copytree(built_root, tmp_path / "root"))
@@ -175,10 +175,10 @@ def test_throughput_counts_every_photo_of_every_worker_after_start_up(
     and the rate is photos over the span of the timed work, start-up excluded."""
     import time
 
+    from cardlib import photo_of
+
     from pokecard.bench.recognizer.common import write_jpegs
     from pokecard.bench.recognizer.throughput import photos_per_second
-
-    from .conftest import photo_of
 
     photos = [(i, photo_of(small_catalog, i, seed=6), None) for i in range(4)]
     files = write_jpegs(photos, tmp_path / "jpg")

@@ -1,5 +1,6 @@
-"""Fixtures for the recognizer tests: a small catalogue built into a root, reference DBs,
-a tiny random-weight ONNX embedding model with its model card, and simulated photos."""
+"""Card fixtures shared by the vision, reference, export and bench tests (a pytest plugin of
+tests/conftest.py): a small catalogue built into a root, reference DBs, a tiny random-weight
+ONNX embedding model with its model card, and simulated photos (``photo_of``)."""
 
 from __future__ import annotations
 
