@@ -184,6 +184,27 @@ def run_demo(
     return doc
 
 
+def accuracy_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The demo's held-out accuracy, one row per evaluation (training crops, the student ONNX,
+    the recognizer on scenes), for the demo's table and the training benchmark's alike."""
+    rows = []
+    ev = doc.get("training_evaluation") or {}
+    for k in ("teacher->teacher", "student->teacher", "student->student"):
+        if f"{k}.top1" in ev:
+            rows.append(
+                {"label": f"crops, {k} (torch)", **{m: ev[f"{k}.{m}"] for m in ("n", "top1", "top5", "margin_mean", "margin_p5")}}
+            )  # fmt: skip
+    for key, label in (
+        ("onnx_crops", "crops, student ONNX vs reference DB"),
+        ("recognizer_embedding_only", "scenes, recognizer (embedding only)"),
+        ("recognizer_full", "scenes, recognizer (full)"),
+    ):
+        r = doc.get(key)
+        if r:
+            rows.append({"label": label, "margin_mean": 0.0, "margin_p5": 0.0, **r})
+    return rows
+
+
 def markdown_table(doc: dict[str, Any]) -> str:
     """The demo result as a markdown table (what `pokecard demo` prints)."""
     lines = [
@@ -193,25 +214,15 @@ def markdown_table(doc: dict[str, Any]) -> str:
         "| held-out photos | n | top-1 | top-5 | margin mean | margin p5 | accepted ok / wrong |",
         "|---|---|---|---|---|---|---|",
     ]
-    ev = doc.get("training_evaluation") or {}
-    for k in ("teacher->teacher", "student->teacher", "student->student"):
-        if f"{k}.top1" in ev:
-            lines.append(
-                f"| training eval, crops, {k} (torch) | {ev[f'{k}.n']} | {ev[f'{k}.top1']:.3f} | "
-                f"{ev[f'{k}.top5']:.3f} | {ev[f'{k}.margin_mean']:.3f} | {ev[f'{k}.margin_p5']:.3f} | |"
-            )
-    for key, label in (
-        ("onnx_crops", "student ONNX, crops vs reference DB"),
-        ("recognizer_embedding_only", "recognizer, scenes, embedding only"),
-        ("recognizer_full", "recognizer, scenes, full"),
-    ):
-        r = doc.get(key)
-        if not r:
-            continue
-        acc = f"{r['accepted_correct']:.3f} / {r['accepted_wrong']:.3f}" if "accepted_correct" in r else ""
+    for row in accuracy_rows(doc):
+        acc = (
+            f"{row['accepted_correct']:.3f} / {row['accepted_wrong']:.3f}"
+            if "accepted_correct" in row
+            else ""
+        )
         lines.append(
-            f"| {label} | {r['n']} | {r['top1']:.3f} | {r['top5']:.3f} | {r.get('margin_mean', 0):.3f} | "
-            f"{r.get('margin_p5', 0):.3f} | {acc} |"
+            f"| {row['label']} | {row['n']} | {row['top1']:.3f} | {row['top5']:.3f} | {row['margin_mean']:.3f} | "
+            f"{row['margin_p5']:.3f} | {acc} |"
         )
     lat_rows = [
         (k, doc[k]["latency_ms_median"]) for k in ("recognizer_embedding_only", "recognizer_full") if k in doc

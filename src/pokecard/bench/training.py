@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pokecard.bench import REPORTS, machine, update_doc_section, write_report
-from pokecard.demo import run_demo
+from pokecard.demo import accuracy_rows, run_demo
 from pokecard.train.config import DEMO
 from pokecard.train.pipeline import train
 
@@ -163,24 +163,11 @@ def markdown(r: dict[str, Any]) -> str:
             "| held-out photos | n | top-1 | top-5 | margin mean | margin p5 |",
             "|---|---|---|---|---|---|",
         ]
-        ev = d.get("training_evaluation") or {}
-        for k in ("teacher->teacher", "student->teacher", "student->student"):
-            if f"{k}.top1" in ev:
-                lines.append(
-                    f"| crops, {k} (torch) | {ev[f'{k}.n']} | {_pct(ev[f'{k}.top1'])} | "
-                    f"{_pct(ev[f'{k}.top5'])} | {ev[f'{k}.margin_mean']:.3f} | {ev[f'{k}.margin_p5']:.3f} |"
-                )
-        for key, label in (
-            ("onnx_crops", "crops, student ONNX vs reference DB"),
-            ("recognizer_embedding_only", "scenes, recognizer (embedding only)"),
-            ("recognizer_full", "scenes, recognizer (full)"),
-        ):
-            x = d.get(key)
-            if x:
-                lines.append(
-                    f"| {label} | {x['n']} | {_pct(x['top1'])} | {_pct(x['top5'])} | "
-                    f"{x.get('margin_mean', 0):.3f} | {x.get('margin_p5', 0):.3f} |"
-                )
+        for x in accuracy_rows(d):
+            lines.append(
+                f"| {x['label']} | {x['n']} | {_pct(x['top1'])} | {_pct(x['top5'])} | "
+                f"{x['margin_mean']:.3f} | {x['margin_p5']:.3f} |"
+            )
         lines += ["", "| stage | seconds | images/s |", "|---|---|---|"]
         for k, s in d.get("stages", {}).items():
             ips = f"{s['images_per_s']:.1f}" if s.get("images_per_s") else ""

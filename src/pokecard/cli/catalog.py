@@ -118,14 +118,9 @@ def photos(
     from pokecard.catalog import load_catalog, load_processed
     from pokecard.errors import ConfigError
     from pokecard.photo import PhotoConfig, write_photos
-    from pokecard.photo.write import KINDS, SPLITS
+    from pokecard.photo.write import check_request
 
-    if kind not in KINDS:
-        raise ConfigError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
-    if split not in SPLITS:
-        raise ConfigError(f"--split {split!r} is not one of {', '.join(SPLITS)}")
-    if per_card < 1:
-        raise ConfigError(f"--per-card must be at least 1, got {per_card}")
+    check_request(kind, split, per_card)
     if not 0 <= seed < 65536:
         raise ConfigError(f"--seed must be in 0..65535, got {seed}")
     if out is None and split != "eval":

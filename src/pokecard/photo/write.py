@@ -14,6 +14,7 @@ import numpy as np
 from pokecard import atomic
 from pokecard.catalog.build import safe_name
 from pokecard.catalog.model import Catalog, read_image
+from pokecard.errors import ConfigError
 from pokecard.photo.config import PhotoConfig
 from pokecard.photo.render import simulate_crop_with_corners, simulate_scene
 from pokecard.photo.seeds import eval_seed, photo_k, train_seed
@@ -77,6 +78,16 @@ def _cached(path: str) -> np.ndarray:
     return img
 
 
+def check_request(kind: str, split: str, per_card: int) -> None:
+    """The photo kind, split and count a request may ask for (before anything is loaded)."""
+    if kind not in KINDS:
+        raise ConfigError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if split not in SPLITS:
+        raise ConfigError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    if per_card < 1:
+        raise ConfigError(f"photos per card must be at least 1, got {per_card}")
+
+
 def write_photos(
     catalog: Catalog,
     per_card: int,
@@ -96,12 +107,7 @@ def write_photos(
     :func:`eval_seed` (``split="eval"``, the default: held-out, never used by training) or
     :func:`train_seed`, with ``k = photo_k(seed, j)`` so different ``seed`` batches differ.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    if per_card < 1:
-        raise ValueError(f"per_card must be at least 1, got {per_card}")
+    check_request(kind, split, per_card)
     cfg = config or (PhotoConfig.eval() if split == "eval" else PhotoConfig.train())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
