@@ -124,7 +124,7 @@ def build_root(
     if mode == "embedding":
         if model is None:
             raise ConfigError("the embedding mode needs a model (--model)")
-        cmd += ["--model", str(model)]
+        cmd += ["--model", str(Path(model).resolve())]
     if not calibrate:
         cmd.append("--no-calibrate")
     elif calibrate_with is not None:
