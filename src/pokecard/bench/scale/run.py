@@ -45,6 +45,8 @@ def run(  # noqa: PLR0913 - one keyword per command-line option
         raise ConfigError(f"--model {model}: no such file (the embedding mode needs a student ONNX)")
     if not calibrate or (calibrate_with is not None and not Path(calibrate_with).is_dir()):
         calibrate_with = None
+    if calibrate_with is not None:
+        calibrate_with = Path(calibrate_with).resolve()  # the cache key: the same from any folder
     t_start = time.perf_counter()
     work = Path(work)
     res: dict[str, Any] = {
