@@ -133,7 +133,7 @@ def plot(res: dict[str, Any], path: Path) -> Path:
         vals = [v for r in rows if (v := get(r)) is not None]
         top = max([*vals, target]) * 1.1 or 1.0
         d.rectangle((x0, y0, x1, y1), outline="black")
-        d.text((x0, 12), f"{title}; dashed: target {target:g}", fill="black")
+        d.text((x0, 6), f"{title}; dashed: target {target:g}", fill="black")
 
         box = (x0, y0, x1, y1)
 
@@ -165,7 +165,9 @@ def plot(res: dict[str, Any], path: Path) -> Path:
                 d.line(xy, fill=colour, width=2)
             for x, y in xy:
                 d.ellipse((x - 4, y - 4, x + 4, y + 4), fill=colour)
-            d.text((x0 + 10, y0 + 8 + 16 * m), f"- {mode}", fill=colour)
+            lx = x0 + 130 * m  # legend: a swatch of the line, then the mode
+            d.line((lx, 29, lx + 16, 29), fill=colour, width=2)
+            d.text((lx + 20, 22), mode, fill=colour)
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path, format="PNG")
     return path
