@@ -1,6 +1,6 @@
 """One photo's answer, as the recognizer returns it and as every consumer reads it.
 
-``Result.to_json()`` is the CLI's ``--json`` line and the web API's body (DESIGN.md section 4):
+``Result.to_json()`` is the CLI's ``--json`` line and the web API's body (docs/architecture.md, "Contracts"):
 ``file, status, card, score, margin, top_k, timings_ms, error``. ``score`` is the count of
 RANSAC inliers on distinctive reference keypoints when verification ran, else the cosine
 similarity; ``margin`` is best minus second-best distinct card on the same scale.

@@ -13,10 +13,10 @@ Classical and training-free, so it runs the same on a Pi and needs no model:
 5. corners are refined by fitting a line to the contour points along each side and
    intersecting neighbouring lines, which puts them where the straight edges meet, not on
    the rounded corner; then each side is snapped to the strongest colour edge across it
-   (``_Edges.snap``), and a quad that is a sleeve or a toploader around a card gives way to
+   (``edges.Edges.snap``), and a quad that is a sleeve or a toploader around a card gives way to
    the card inside it;
 6. quads are scored (area x aspect fit x edge support); a flat interior (a blank sheet) or a
-   blue border band (a card back, ``_back_border``) counts against a quad;
+   blue border band (a card back, ``score.back_border``) counts against a quad;
 7. the best quad is warped to the canonical crop; the short side is on top, which leaves a
    180-degree ambiguity that the recognizer resolves.
 

@@ -1,4 +1,4 @@
-"""The embedder contract (DESIGN.md section 4) and the base of the model-backed backends.
+"""The embedder contract (docs/architecture.md, "Contracts") and the base of the model-backed backends.
 
 ``Embedder`` is what the reference DB and the recognizer need of any embedder (a model
 backend, or the training-free :class:`~pokecard.features.LayoutDescriptor`); ``ModelEmbedder``
