@@ -128,7 +128,9 @@ def test_drop_photos_fix_one_and_export(
         row = page.locator(f"#collection tr[data-card-id='{target.card_id}']")
         row.locator("input.qty").fill("3")
         row.locator("input.qty").dispatch_event("change")
-        page.wait_for_function("document.querySelector('#collection-msg').textContent === 'saved'")
+        from playwright.sync_api import expect
+
+        expect(page.locator("#collection-msg")).to_have_text("saved")  # on a timeout: the text it had
         page.wait_for_function(
             f"document.querySelector(\"#collection tr[data-card-id='{target.card_id}'] input.qty\").value === '3'"
         )
