@@ -18,6 +18,7 @@ from pokecard import layout
 from pokecard.aws import jobs, prices
 from pokecard.aws.clients import CloudError, aws_errors, client
 from pokecard.config import Settings, infra_outputs_path, load_settings
+from pokecard.store import Store
 
 GB = 1024**3  # S3 bills GB-months of 2^30 bytes
 
@@ -70,7 +71,7 @@ class CostReport:
         return d
 
 
-def _lifecycle(store: Any, sizes: dict[str, int], settings: Settings) -> list[dict[str, Any]]:
+def _lifecycle(store: Store, sizes: dict[str, int], settings: Settings) -> list[dict[str, Any]]:
     """Each transition rule over the project: the bytes under its prefix, what they would cost in
     STANDARD and what they cost once transitioned (steady state: everything older than the rule's days)."""
     from botocore.exceptions import ClientError
@@ -105,7 +106,7 @@ def _lifecycle(store: Any, sizes: dict[str, int], settings: Settings) -> list[di
     return out
 
 
-def report(store: Any, settings: Settings | None = None, *, with_jobs: bool = True) -> CostReport:
+def report(store: Store, settings: Settings | None = None, *, with_jobs: bool = True) -> CostReport:
     s = settings or load_settings()
     rep = CostReport(store.url, prices.table()["date"])
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -173,7 +174,7 @@ def dashboard_config(rep: CostReport, settings: Settings) -> dict[str, Any]:
     }
 
 
-def write(store: Any, rep: CostReport, settings: Settings | None = None) -> list[str]:
+def write(store: Store, rep: CostReport, settings: Settings | None = None) -> list[str]:
     s = settings or load_settings()
     dash = dashboard_config(rep, s)
     with store.batch():

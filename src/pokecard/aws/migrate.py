@@ -24,7 +24,7 @@ from pokecard import layout
 from pokecard.aws.clients import CloudError, aws_errors
 from pokecard.errors import ConfigError
 from pokecard.progress import progress
-from pokecard.store import S3Store
+from pokecard.store import S3Store, Store
 
 PLAN_KEYS = {"name", "description", "source_bucket", "workers", "mappings"}
 MAPPING_KEYS = {"source", "destination", "source_bucket"}
@@ -159,7 +159,7 @@ def _items(s3: Any, plan: Plan) -> list[Item]:
     return items
 
 
-def _copy_one(store: Any, it: Item) -> dict[str, Any]:
+def _copy_one(store: Store, it: Item) -> dict[str, Any]:
     """Server-side copy, then read the copy back: size, MD5 (= single-part ETag) and sha256."""
     from boto3.s3.transfer import TransferConfig
 
@@ -195,7 +195,7 @@ def _hash(s3: Any, bucket: str, key: str) -> tuple[str, str, int]:
 
 def migrate(
     plan: Plan,
-    store: Any,
+    store: Store,
     *,
     apply: bool = False,
     delete_source: bool = False,

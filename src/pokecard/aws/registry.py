@@ -17,6 +17,7 @@ from pokecard import layout
 from pokecard.aws.clients import CloudError, aws_errors, client
 from pokecard.config import Settings, load_settings
 from pokecard.errors import ConfigError, ObjectNotFound
+from pokecard.store import Store
 
 # (kind, model dir function, model file key function, parent kind)
 ARTIFACTS = (
@@ -41,7 +42,7 @@ class Node:
     model_package_arn: str | None = None
 
 
-def _card(store: Any, model_dir: str) -> dict[str, Any]:
+def _card(store: Store, model_dir: str) -> dict[str, Any]:
     try:
         return store.get_json(layout.model_card(model_dir))
     except ObjectNotFound:
@@ -67,7 +68,7 @@ def _metadata(
     return md
 
 
-def collect(store: Any, version: str) -> list[Node]:
+def collect(store: Store, version: str) -> list[Node]:
     """The model artifacts of ``version`` present in the store, parents linked by sha256."""
     nodes: dict[str, Node] = {}
     for kind, dir_fn, key_fn, parent in ARTIFACTS:
@@ -88,7 +89,7 @@ def collect(store: Any, version: str) -> list[Node]:
     return list(nodes.values())
 
 
-def _reference_node(store: Any) -> Node | None:
+def _reference_node(store: Store) -> Node | None:
     rec = store.recorded(layout.REFERENCE_MANIFEST)
     if rec is None:
         return None
@@ -98,14 +99,14 @@ def _reference_node(store: Any) -> Node | None:
     return Node("reference", layout.REFERENCE_MANIFEST, rec["sha256"], int(rec["size"]), model_sha, md)
 
 
-def load_lineage(store: Any) -> dict[str, Any]:
+def load_lineage(store: Store) -> dict[str, Any]:
     try:
         return store.get_json(layout.MODEL_LINEAGE)
     except ObjectNotFound:
         return {"nodes": [], "edges": []}
 
 
-def update_lineage(store: Any, nodes: list[Node]) -> dict[str, Any]:
+def update_lineage(store: Store, nodes: list[Node]) -> dict[str, Any]:
     """Upsert ``nodes`` (and the reference DB) into model_lineage.json, edges parent -> child by sha256."""
     lin = load_lineage(store)
     by_key = {n["key"] + "@" + n["sha256"]: n for n in lin.get("nodes", [])}
@@ -123,7 +124,7 @@ def update_lineage(store: Any, nodes: list[Node]) -> dict[str, Any]:
     return lin
 
 
-def register(store: Any, version: str = "v1", settings: Settings | None = None) -> list[Node]:
+def register(store: Store, version: str = "v1", settings: Settings | None = None) -> list[Node]:
     """One PendingManualApproval package per artifact of ``version``; returns the nodes with their ARNs."""
     s = settings or load_settings()
     nodes = collect(store, version)
@@ -156,7 +157,7 @@ def register(store: Any, version: str = "v1", settings: Settings | None = None) 
     return nodes
 
 
-def list_packages(store: Any | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+def list_packages(store: Store | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
     s = settings or load_settings()
     sm = client("sagemaker", s)
     lin = {n.get("model_package_arn"): n for n in (load_lineage(store)["nodes"] if store else [])}

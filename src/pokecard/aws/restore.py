@@ -18,7 +18,7 @@ from typing import Any
 from pokecard import layout
 from pokecard.aws.clients import CloudError, aws_errors
 from pokecard.errors import ConfigError
-from pokecard.store import S3Store
+from pokecard.store import S3Store, Store
 
 
 @dataclass
@@ -51,7 +51,7 @@ def parse_time(text: str) -> dt.datetime:
     return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
 
 
-def _versions(store: Any, prefix: str) -> dict[str, list[dict[str, Any]]]:
+def _versions(store: Store, prefix: str) -> dict[str, list[dict[str, Any]]]:
     """key -> its versions and delete markers, newest first."""
     out: dict[str, list[dict[str, Any]]] = {}
     with aws_errors(f"s3://{store.bucket}/{store.prefix}{prefix}"):
@@ -76,7 +76,7 @@ def _at(versions: list[dict[str, Any]], when: dt.datetime) -> dict[str, Any] | N
     return None
 
 
-def restore(store: Any, at: dt.datetime, prefix: str = "", *, apply: bool = False) -> RestoreResult:
+def restore(store: Store, at: dt.datetime, prefix: str = "", *, apply: bool = False) -> RestoreResult:
     if not isinstance(store, S3Store):
         raise ConfigError(f"restore reads S3 object versions: {store.url} is not an s3:// root")
     pfx = layout.validate_key(prefix) if prefix.strip("/") else ""

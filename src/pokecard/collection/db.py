@@ -7,8 +7,8 @@ the items (pokecard.collection.items), the scans and corrections (pokecard.colle
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any
 
 from pokecard import layout
 from pokecard.collection.items import CONDITIONS, DEFAULT_LANGUAGE, FINISHES, Item
@@ -16,7 +16,7 @@ from pokecard.collection.scans import Scans
 from pokecard.collection.schema import SCHEMA_VERSION
 from pokecard.collection.sqlite import MissingRow, now
 from pokecard.errors import CollectionError
-from pokecard.store import LocalStore, open_store
+from pokecard.store import LocalStore, Store, open_store
 
 __all__ = [
     "CONDITIONS",
@@ -31,9 +31,9 @@ __all__ = [
 ]
 
 
-def db_path(root_or_store: Any) -> Path:
+def db_path(root_or_store: Store | str | os.PathLike[str]) -> Path:
     """The collection file under a local project root (SQLite needs a local file)."""
-    st = root_or_store if hasattr(root_or_store, "url") else open_store(root_or_store)
+    st = open_store(root_or_store)
     if not isinstance(st, LocalStore):
         raise CollectionError(
             f"{st.url}: the collection database needs a local project root (SQLite cannot live in S3); "
@@ -46,5 +46,5 @@ class CollectionDB(Scans):
     """The collection: items (grouped by card), scans (one per recognized photo) and corrections."""
 
     @classmethod
-    def open(cls, root_or_store: Any) -> CollectionDB:
+    def open(cls, root_or_store: Store | str | os.PathLike[str]) -> CollectionDB:
         return cls(db_path(root_or_store))

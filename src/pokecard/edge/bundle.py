@@ -38,7 +38,7 @@ from pokecard.errors import PokecardError, ReferenceDBError
 from pokecard.model_files import resolve_model
 from pokecard.modelcard import ModelCard, card_path_for
 from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
-from pokecard.store import open_store, sha256_file
+from pokecard.store import Store, open_store, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def _check_model(db_model: dict[str, Any], model_path: Path) -> None:
         )
 
 
-def _selftest_photos(st: Any, folder: Path, n: int, max_ms: float) -> dict[str, Any]:
+def _selftest_photos(st: Store, folder: Path, n: int, max_ms: float) -> dict[str, Any]:
     """``n`` held-out simulated photos of catalogue cards, spread over the catalogue."""
     from PIL import Image
 
@@ -151,7 +151,7 @@ def _selftest_photos(st: Any, folder: Path, n: int, max_ms: float) -> dict[str, 
     return {"photos": photos, "max_ms": max_ms}
 
 
-def _stage_root(st: Any, dest: Path, model: str | None) -> dict[str, Any]:
+def _stage_root(st: Store, dest: Path, model: str | None) -> dict[str, Any]:
     """Copy the reference DB (and its model, re-keyed into the bundle) into ``dest``."""
     if not st.exists(layout.REFERENCE_MANIFEST):
         raise ReferenceDBError(

@@ -184,14 +184,14 @@ def calibration_keys(card: ModelCard, n: int) -> tuple[list[str], str]:
 
 
 def write_calibration(
-    store: object, card: ModelCard, n: int = CALIBRATION_SIZE, *, seed: int = 0
+    store: Store, card: ModelCard, n: int = CALIBRATION_SIZE, *, seed: int = 0
 ) -> np.ndarray:
     """Build (or reuse) the calibration set under ``layout.CALIBRATION_DIR``: ``n`` simulated
     photos of the built catalogue (training seeds, never evaluation seeds) put through the
     device's own detection, rectification and resize, as uint8 NHWC .npy shards."""
     import io
 
-    st: Any = store
+    st = open_store(store)
     shards, meta_key = calibration_keys(card, n)
     cat = load_processed(st)
     h, w = card.input_size
@@ -256,7 +256,7 @@ def emulator_check(
     return res
 
 
-def _held_out(st: Any, card: ModelCard, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _held_out(st: Store, card: ModelCard, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Held-out device crops (evaluation seeds) and the catalogue gallery crops at the card's size."""
     cat = load_processed(st)
     n = n or HELD_OUT
