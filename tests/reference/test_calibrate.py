@@ -46,3 +46,21 @@ def test_choose_threshold_never_goes_under_the_floor() -> None:
     assert st["threshold"] == 0.9 and st["accuracy_drop_points"] == 25.0
     # with no out-of-catalogue photo at all, the floor is the answer
     assert choose_threshold(IN, OK, np.array([]), floor=0.3)["threshold"] == 0.3
+
+
+def test_each_out_of_catalogue_source_keeps_its_own_bound() -> None:
+    """Ten easy real photos and three hard left-out ones: pooled, 1 in 13 may pass (the hard
+    0.75 under a bound of 0.1); per source, one of three hard ones is already over it."""
+    from pokecard.reference.calibrate import choose_threshold_by_source
+
+    easy, hard = np.full(10, 0.1), OOC
+    pooled = choose_threshold(IN, OK, np.concatenate([easy, hard]), max_ooc=0.1)
+    assert pooled["threshold"] == pytest.approx(0.6 + 1e-6)  # lets the 0.75 through
+    st = choose_threshold_by_source(IN, OK, {"real": easy, "leave-one-out": hard}, max_ooc=0.1)
+    assert st["threshold"] == pytest.approx(0.75 + 1e-6)
+    assert st["ooc_accepted_by_source"] == {"real": 0.0, "leave-one-out": 0.0}
+    # an empty source is no source; none at all gives the floor
+    assert choose_threshold_by_source(IN, OK, {"real": np.array([]), "leave-one-out": hard}, 0.34)[
+        "threshold"
+    ] == (pytest.approx(0.6 + 1e-6))
+    assert choose_threshold_by_source(IN, OK, {}, floor=0.3)["threshold"] == 0.3

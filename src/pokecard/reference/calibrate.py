@@ -68,6 +68,27 @@ def choose_threshold(
     return threshold_stats(float(cands.max()) + 1.0, in_scores, in_correct, ooc_scores)
 
 
+def choose_threshold_by_source(
+    in_scores: np.ndarray,
+    in_correct: np.ndarray,
+    sources: dict[str, np.ndarray],
+    max_ooc: float = 0.01,
+    floor: float = 0.0,
+) -> dict[str, Any]:
+    """The lowest threshold (>= ``floor``) that accepts at most ``max_ooc`` of each source of
+    out-of-catalogue photos: pooled, many easy photos of one source (real photos of other sets)
+    would let a hard source (cards left out of the DB) through at several times the bound."""
+    used = {k: np.asarray(v, np.float64) for k, v in sources.items() if len(v)}
+    t = max(
+        [floor]
+        + [choose_threshold(in_scores, in_correct, v, max_ooc, floor)["threshold"] for v in used.values()]
+    )
+    pooled = np.concatenate(list(used.values())) if used else np.zeros(0)
+    st = threshold_stats(t, in_scores, in_correct, pooled)
+    st["ooc_accepted_by_source"] = {k: float(np.mean(v >= t)) for k, v in used.items()}
+    return st
+
+
 def calibrate_reference(
     store: Store | str | os.PathLike[str],
     catalog: Catalog,
@@ -97,7 +118,9 @@ def calibrate_reference(
     out: dict[str, Any] = {"method": "leave-one-out simulated photos", "photos": len(rows), "thresholds": {}}
     modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
     recs = {verify: base.with_policy(verify=verify, exhaustive=True) for _, verify in modes}
-    data: dict[str, dict[str, list[float]]] = {k: {"in": [], "ok": [], "ooc": []} for k, _ in modes}
+    data: dict[str, dict[str, list[float]]] = {
+        k: {"in": [], "ok": [], "loo": [], "real": []} for k, _ in modes
+    }
     ooc_files = (
         sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
     )
@@ -116,7 +139,7 @@ def calibrate_reference(
                 data[key]["in"].append(best)
                 data[key]["ok"].append(float(best_row == row))
                 loo = rec.score(photo, exclude={row})
-                data[key]["ooc"].append(loo.ranked[0][1] if loo.ranked else 0.0)
+                data[key]["loo"].append(loo.ranked[0][1] if loo.ranked else 0.0)
             advance(1)
         for p in ooc_files:
             try:
@@ -126,19 +149,19 @@ def calibrate_reference(
                 continue
             for key, verify in modes:
                 sc = recs[verify].score(img)
-                data[key]["ooc"].append(sc.ranked[0][1] if sc.ranked else 0.0)
+                data[key]["real"].append(sc.ranked[0][1] if sc.ranked else 0.0)
             advance(1)
     for key, _ in modes:
         d = data[key]
         # never accept fewer than 8 geometrically consistent art matches, whatever the sample says
         floor = 8.0 if key == "min_inliers" else -1.0
-        res = choose_threshold(np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"]), floor=floor)
-        if key == "min_inliers":
-            res = threshold_stats(
-                float(np.ceil(res["threshold"])), np.array(d["in"]), np.array(d["ok"]) > 0, np.array(d["ooc"])
-            )
+        sources = {"leave-one-out": np.array(d["loo"]), "real": np.array(d["real"])}
+        ins, oks = np.array(d["in"]), np.array(d["ok"]) > 0
+        res = choose_threshold_by_source(ins, oks, sources, floor=floor)
+        if key == "min_inliers":  # whole inliers: the same bound, rounded up
+            res = choose_threshold_by_source(ins, oks, sources, floor=float(np.ceil(res["threshold"])))
         out["thresholds"][key] = res["threshold"]
-        out[key] = {**res, "ooc_photos": len(d["ooc"]), "in_photos": len(d["in"])}
+        out[key] = {**res, "ooc_photos": len(d["loo"]) + len(d["real"]), "in_photos": len(d["in"])}
     out["real_ooc_photos"] = len(ooc_files)
     if "min_score" not in out["thresholds"]:
         out["thresholds"]["min_score"] = 0.5
