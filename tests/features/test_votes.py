@@ -54,8 +54,24 @@ def test_arrays_round_trip_and_bad_shapes_are_refused() -> None:
     ref = np.random.default_rng(2).integers(0, 256, (30, 32), dtype=np.uint8)
     idx = VoteIndex.build(ref, np.ones(30, bool), tables=3, key_size=10)
     back = VoteIndex.from_arrays(idx.arrays())
-    assert back is not None and np.array_equal(back.keys, idx.keys) and np.array_equal(back.order, idx.order)
+    assert (
+        back is not None and np.array_equal(back.starts, idx.starts) and np.array_equal(back.order, idx.order)
+    )
     assert VoteIndex.from_arrays({}) is None
     a = idx.arrays()
     with pytest.raises(ValueError, match="shapes disagree"):
-        VoteIndex(a["vote_bits"], a["vote_keys"], a["vote_order"][:, :5])
+        VoteIndex(a["vote_bits"], a["vote_starts"], a["vote_order"][:, :5])
+    with pytest.raises(ValueError, match="key_size 30"):
+        VoteIndex.build(ref, np.ones(30, bool), tables=3, key_size=30)
+
+
+def test_a_db_of_the_first_format_sorted_keys_gives_the_same_answers() -> None:
+    rng = np.random.default_rng(4)
+    ref = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    idx = VoteIndex.build(ref, np.ones(300, bool), tables=4, key_size=7, seed=1)
+    keys = np.stack([np.sort(_keys(ref, b)) for b in idx.bits])  # what the first format stored
+    old = VoteIndex.from_arrays({"vote_bits": idx.bits, "vote_keys": keys, "vote_order": idx.order})
+    assert old is not None and np.array_equal(old.starts, idx.starts)
+    q = ref[:40] ^ (rng.random((40, 32)) < 0.05).astype(np.uint8)
+    for a, b in zip(old.nearest(q, ref, 80, 50), idx.nearest(q, ref, 80, 50), strict=True):
+        assert np.array_equal(a, b)
