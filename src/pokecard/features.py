@@ -169,7 +169,7 @@ class KeypointDB:
         The reference build flags a sample and the related cards instead (:mod:`pokecard.template`).
         """
         f = TemplateFlagger(self.xy, self.desc, self.offsets, self.config.template())
-        return f.against_sample(np.ones(self.count, bool))
+        return f.sample_counts(np.ones(self.count, bool)) > 0
 
     @property
     def count(self) -> int:

@@ -14,8 +14,10 @@ keypoint is compared with the keypoints of two sets of cards (docs/scale.md):
   number, which an embedding of the whole card need not place near), and the cards of the
   same name: that is where the pair-specific sharing is (a reprint's art, a name's letters).
 
-Both parts are kept apart (``sample`` and ``related`` flags) so an incremental update can
-recompute only what a change touches and still equal a full rebuild.
+Both parts are kept apart, as counts of close keypoints rather than flags, so an incremental
+update touches only what a change touches and still equals a full rebuild: a card that joins
+the sample (or a card's related set) adds its matches to the counts, a card that leaves it
+subtracts them, and a keypoint is common while its count is above zero.
 """
 
 from __future__ import annotations
@@ -110,29 +112,71 @@ def related_cards(
     return [np.array(sorted(s), np.int64) for s in rel]
 
 
+# pairs materialized at once when counting close keypoints (about 200 MB of indices)
+PAIR_CHUNK = 4_000_000
+
+
+def cell_keys(xy: np.ndarray, px: float) -> np.ndarray:
+    """The grid cell of each keypoint (cells of ``px``: a close pair is at most one cell apart)."""
+    cell = max(1.0, float(px))
+    return np.floor(xy[:, 0] / cell).astype(np.int64) * CELL_KEY + np.floor(xy[:, 1] / cell).astype(np.int64)
+
+
+def count_close(
+    t: tuple[np.ndarray, np.ndarray, np.ndarray],
+    r: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: TemplateConfig,
+) -> np.ndarray:
+    """Per keypoint of ``t``, how many keypoints of ``r`` are close to it (within ``cfg.px`` in
+    x and y and ``cfg.distance`` bits); each of ``t``, ``r`` is (xy, cell keys, 64-bit words)."""
+    t_xy, t_key, t_words = t
+    r_xy, r_key, r_words = r
+    counts = np.zeros(len(t_xy), np.int64)
+    if len(t_xy) == 0 or len(r_xy) == 0:
+        return counts.astype(np.int32)
+    order = np.argsort(t_key, kind="stable")
+    tk = t_key[order]
+    want = (r_key[:, None] + _OFFSETS[None, :]).reshape(-1)
+    lo = np.searchsorted(tk, want, "left")
+    cnt = np.searchsorted(tk, want, "right") - lo
+    per_ref = cnt.reshape(len(r_xy), len(_OFFSETS)).sum(1)
+    cuts = np.searchsorted(np.cumsum(per_ref), np.arange(PAIR_CHUNK, int(per_ref.sum()), PAIR_CHUNK), "left")
+    for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(r_xy)], strict=True):
+        w = slice(a * len(_OFFSETS), b * len(_OFFSETS))
+        c = cnt[w]
+        total = int(c.sum())
+        if total == 0:
+            continue
+        rr = a + np.repeat(np.arange(len(c)) // len(_OFFSETS), c)
+        ti = order[np.repeat(lo[w] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(total)]
+        ok = np.abs(t_xy[ti] - r_xy[rr]).max(axis=1) <= cfg.px
+        ti, rr = ti[ok], rr[ok]
+        ham = np.bitwise_count(t_words[ti] ^ r_words[rr]).sum(axis=1)
+        counts += np.bincount(ti[ham <= cfg.distance], minlength=len(t_xy))
+    return counts.astype(np.int32)
+
+
 class TemplateFlagger:
-    """The two flag parts for the keypoints of a catalogue (row order = reference DB rows)."""
+    """The two count parts for the keypoints of a catalogue (row order = reference DB rows)."""
 
     def __init__(self, xy: np.ndarray, desc: np.ndarray, offsets: np.ndarray, cfg: TemplateConfig) -> None:
         self.xy = np.ascontiguousarray(xy, np.float32)
-        self.words = np.ascontiguousarray(desc, np.uint8).view(np.uint64)  # [M, 4]: popcount per word
-        self.desc = desc
+        self.desc = np.ascontiguousarray(desc, np.uint8)
+        self.words = self.desc.view(np.uint64)  # [M, 4]: popcount per word
         self.offsets = np.asarray(offsets, np.int64)
         self.cfg = cfg
         self.owner = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
-        cell = max(1.0, float(cfg.px))
-        self.key = np.floor(self.xy[:, 0] / cell).astype(np.int64) * CELL_KEY + np.floor(
-            self.xy[:, 1] / cell
-        ).astype(np.int64)
+        self.key = cell_keys(self.xy, cfg.px)
 
     # -- the sample part: per grid cell, one BLAS product of 0/1 bit vectors -------------
-    def against_sample(self, sample: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Flags of the keypoints of ``rows`` (all when None) from the cards in ``sample`` (bool per card)."""
-        flags = np.zeros(len(self.desc), bool)
+    def sample_counts(self, sample: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per keypoint of ``rows`` (all when None; 0 elsewhere), its close keypoints on the
+        other cards of ``sample`` (bool per card)."""
+        counts = np.zeros(len(self.desc), np.int32)
         ref = np.flatnonzero(np.asarray(sample, bool)[self.owner])
         qry = np.arange(len(self.desc)) if rows is None else self.keypoints_of(rows)
         if len(ref) == 0 or len(qry) == 0:
-            return flags
+            return counts
         r_order = ref[np.argsort(self.key[ref], kind="stable")]
         r_key = self.key[r_order]
         q_order = qry[np.argsort(self.key[qry], kind="stable")]
@@ -143,70 +187,50 @@ class TemplateFlagger:
             lo = np.searchsorted(r_key, c + _OFFSETS, "left")
             hi = np.searchsorted(r_key, c + _OFFSETS, "right")
             near = np.concatenate([r_order[x:y] for x, y in zip(lo, hi, strict=True)])
-            if len(near) == 0:
-                continue
-            mine = q_order[a:b]
-            flags[mine] = self._any_close(mine, near)
-        return flags
+            if len(near):
+                mine = q_order[a:b]
+                counts[mine] = self._count_blas(mine, near)
+        return counts
 
-    def _any_close(self, mine: np.ndarray, near: np.ndarray) -> np.ndarray:
-        """Whether each keypoint of ``mine`` has a close one (descriptor and place) of another card in ``near``."""
+    def _count_blas(self, mine: np.ndarray, near: np.ndarray) -> np.ndarray:
+        """Per keypoint of ``mine``, its close keypoints (descriptor and place) of other cards in ``near``."""
         cfg = self.cfg
-        out = np.zeros(len(mine), bool)
+        out = np.zeros(len(mine), np.int64)
         # ham <= d  <=>  2 a.b - |a| - |b| + d >= 0: one BLAS product of augmented 0/1 vectors
         bn = np.unpackbits(self.desc[near], axis=1).astype(np.float32)
         bn = np.hstack([bn, np.ones((len(bn), 1), np.float32), (cfg.distance - bn.sum(1))[:, None]])
         bm = np.unpackbits(self.desc[mine], axis=1).astype(np.float32)
         bm = np.hstack([2 * bm, -bm.sum(1)[:, None], np.ones((len(bm), 1), np.float32)])
-        left = np.arange(len(mine))
-        for s in range(0, len(near), 1024):  # reference blocks: a flagged keypoint is not compared again
-            if len(left) == 0:
-                break
+        for s in range(0, len(near), 1024):
             nb = near[s : s + 1024]
-            i, j = np.nonzero(bm[left] @ bn[s : s + 1024].T >= 0)
-            qi, rj = mine[left[i]], nb[j]
+            i, j = np.nonzero(bm @ bn[s : s + 1024].T >= 0)
+            qi, rj = mine[i], nb[j]
             ok = (np.abs(self.xy[qi] - self.xy[rj]).max(axis=1) <= cfg.px) & (
                 self.owner[qi] != self.owner[rj]
             )
-            hit = np.unique(left[i[ok]])
-            out[hit] = True
-            left = left[~out[left]]
-        return out
+            out += np.bincount(i[ok], minlength=len(mine))
+        return out.astype(np.int32)
 
     # -- the related part: per card, a grid join with the keypoints of its related cards --
-    def against_related(self, related: Sequence[np.ndarray], rows: Iterable[int] | None = None) -> np.ndarray:
-        """Flags of the keypoints of ``rows`` (all cards when None) from each card's related cards."""
-        flags = np.zeros(len(self.desc), bool)
+    def related_counts(self, related: Sequence[np.ndarray], rows: Iterable[int] | None = None) -> np.ndarray:
+        """Per keypoint of the cards ``rows`` (all when None; 0 elsewhere), its close keypoints
+        on the card's related cards."""
+        counts = np.zeros(len(self.desc), np.int32)
         for c in range(len(related)) if rows is None else rows:
-            rel = related[c]
             a, b = self.offsets[c], self.offsets[c + 1]
-            if len(rel) == 0 or a == b:
-                continue
-            ref = np.concatenate([np.arange(self.offsets[r], self.offsets[r + 1]) for r in rel])
-            if len(ref):
-                flags[a:b] = self._join(np.arange(a, b), ref)
-        return flags
+            if len(related[c]) and a < b:
+                counts[a:b] = self.counts_against(np.arange(a, b), self.points(related[c]))
+        return counts
 
-    def _join(self, mine: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        cfg = self.cfg
-        order = ref[np.argsort(self.key[ref], kind="stable")]
-        rk = self.key[order]
-        want = (self.key[mine][:, None] + _OFFSETS[None, :]).reshape(-1)
-        lo = np.searchsorted(rk, want, "left")
-        cnt = np.searchsorted(rk, want, "right") - lo
-        total = int(cnt.sum())
-        out = np.zeros(len(mine), bool)
-        if total == 0:
-            return out
-        q = np.repeat(np.arange(len(want)) // len(_OFFSETS), cnt)
-        first = np.repeat(lo - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt)
-        r = order[first + np.arange(total)]
-        qi = mine[q]
-        ok = np.abs(self.xy[qi] - self.xy[r]).max(axis=1) <= cfg.px
-        qi, r, q = qi[ok], r[ok], q[ok]
-        ham = np.bitwise_count(self.words[qi] ^ self.words[r]).sum(axis=1)
-        out[np.unique(q[ham <= cfg.distance])] = True
-        return out
+    # -- an update: the counts a card adds or takes away ---------------------------------
+    def points(self, rows: Iterable[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The keypoints of the cards ``rows`` as :func:`count_close` reads them."""
+        k = self.keypoints_of(rows)
+        return self.xy[k], self.key[k], self.words[k]
+
+    def counts_against(self, kps: np.ndarray, ref: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        """Per keypoint index in ``kps``, its close keypoints among ``ref`` (:meth:`points`)."""
+        return count_close((self.xy[kps], self.key[kps], self.words[kps]), ref, self.cfg)
 
     def keypoints_of(self, rows: Iterable[int]) -> np.ndarray:
         parts = [np.arange(self.offsets[r], self.offsets[r + 1]) for r in rows]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from pokecard import template
 from pokecard.arrays import map_npz, save_npz
 from pokecard.template import TemplateConfig, TemplateFlagger, in_sample, related_cards, sample_rate
 
@@ -26,13 +28,14 @@ def _keypoints(cards: int, per: int, seed: int) -> tuple[np.ndarray, np.ndarray,
 def _naive(
     xy: np.ndarray, desc: np.ndarray, owner: np.ndarray, ref_cards: list[set[int]], cfg: TemplateConfig
 ) -> np.ndarray:
+    """Per keypoint, its close keypoints on the other cards of its reference set (the definition)."""
     bits = np.unpackbits(desc, axis=1).astype(int)
-    out = np.zeros(len(desc), bool)
+    out = np.zeros(len(desc), int)
     for i in range(len(desc)):
         refs = np.flatnonzero(np.isin(owner, list(ref_cards[owner[i]] - {owner[i]})))
         ham = (bits[refs] != bits[i]).sum(1)
         close = np.abs(xy[refs] - xy[i]).max(1) <= cfg.px
-        out[i] = bool(np.any((ham <= cfg.distance) & close))
+        out[i] = int(np.sum((ham <= cfg.distance) & close))
     return out
 
 
@@ -41,16 +44,33 @@ def test_sample_part_equals_the_pairwise_definition() -> None:
     cfg = TemplateConfig()
     f = TemplateFlagger(xy, desc, off, cfg)
     owner = np.repeat(np.arange(12), 40)
-    everyone = f.against_sample(np.ones(12, bool))
+    everyone = f.sample_counts(np.ones(12, bool))
     assert np.array_equal(everyone, _naive(xy, desc, owner, [set(range(12))] * 12, cfg))
-    assert everyone.reshape(12, 40)[:, :20].mean() > 0.95  # the planted template is found
-    assert everyone.reshape(12, 40)[:, 20:].mean() < 0.05  # random keypoints are not
+    flags = everyone.reshape(12, 40) > 0
+    assert flags[:, :20].mean() > 0.95  # the planted template is found
+    assert flags[:, 20:].mean() < 0.05  # random keypoints are not
+    assert everyone.reshape(12, 40)[:, :20].mean() > 5  # and counted once per card that shares it
     some = np.zeros(12, bool)
     some[[2, 7]] = True
-    part = f.against_sample(some, rows=np.array([0, 2, 5]))
+    part = f.sample_counts(some, rows=np.array([0, 2, 5]))
     want = _naive(xy, desc, owner, [{2, 7}] * 12, cfg)
     kp = f.keypoints_of([0, 2, 5])
     assert np.array_equal(part[kp], want[kp]) and not part[np.setdiff1d(np.arange(len(desc)), kp)].any()
+
+
+def test_counts_against_other_keypoints_add_up_to_the_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an update adds (a card joining the sample) or subtracts (a card leaving it)."""
+    xy, desc, off = _keypoints(10, 30, seed=3)
+    cfg = TemplateConfig()
+    f = TemplateFlagger(xy, desc, off, cfg)
+    mine = f.keypoints_of([0, 1])
+    whole = f.counts_against(mine, f.points([4, 5, 6, 7]))
+    parts = f.counts_against(mine, f.points([4, 6])) + f.counts_against(mine, f.points([5, 7]))
+    assert np.array_equal(whole, parts) and whole.sum() > 0
+    owner = np.repeat(np.arange(10), 30)
+    assert np.array_equal(whole, _naive(xy, desc, owner, [{4, 5, 6, 7}] * 10, cfg)[mine])
+    monkeypatch.setattr(template, "PAIR_CHUNK", 7)  # the pairs in many small chunks: the same counts
+    assert np.array_equal(f.counts_against(mine, f.points([4, 5, 6, 7])), whole)
 
 
 def test_related_part_equals_the_pairwise_definition() -> None:
@@ -58,7 +78,7 @@ def test_related_part_equals_the_pairwise_definition() -> None:
     cfg = TemplateConfig()
     f = TemplateFlagger(xy, desc, off, cfg)
     related = related_cards(np.array([[1], [0], [3], [2], [5], [4], [7], [6]]), None, None, 16)
-    got = f.against_related(related)
+    got = f.related_counts(related)
     owner = np.repeat(np.arange(8), 30)
     assert np.array_equal(got, _naive(xy, desc, owner, [set(r.tolist()) for r in related], cfg))
     assert got.any()

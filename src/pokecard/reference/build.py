@@ -331,48 +331,74 @@ def _template(
         emb,
         tc.same_name,
     )
-    kept = reuse >= 0
-    old = prev if prev is not None and prev.sample_rate == rate else None
-    # the sample part of a kept card stays right while no sample card left or changed
-    if old is not None and not old.sample_lost(ids, reuse):
-        flags_s = np.zeros(len(desc), bool)
-        kept_rows = np.flatnonzero(kept)
-        flags_s[flagger.keypoints_of(kept_rows)] = old.sample_flags_of(reuse[kept_rows])
-        added = sample & ~kept
-        if added.any() and len(kept_rows):
-            flags_s |= flagger.against_sample(added, rows=kept_rows)
-        if (~kept).any():
-            flags_s |= flagger.against_sample(sample, rows=np.flatnonzero(~kept))
-    else:
-        flags_s = flagger.against_sample(sample)
-    # the related part of a kept card stays right while its related cards are the same, unchanged
-    redo = []
-    flags_r = np.zeros(len(desc), bool)
-    for i in range(len(ids)):
-        if prev is not None and kept[i] and prev.same_related(int(reuse[i]), related[i], reuse, ids):
-            a, b = offsets[i], offsets[i + 1]
-            flags_r[a:b] = prev.related_flags_of(int(reuse[i]))
-        else:
-            redo.append(i)
-    if redo:
-        flags_r |= flagger.against_related(related, rows=redo)
+    counts_s = _sample_counts(flagger, sample, rate, reuse, prev)
+    counts_r, redone = _related_counts(flagger, related, reuse, prev)
     log.info(
         "template flags: sample of %d cards (rate %g), %d cards' related part redone",
         sample.sum(),
         rate,
-        len(redo),
+        redone,
     )
     rel_offsets = np.concatenate([[0], np.cumsum([len(r) for r in related])]).astype(np.int64)
     rel_rows = np.concatenate(related) if related else np.zeros(0, np.int64)
     parts = {
-        "common_sample": flags_s,
-        "common_related": flags_r,
+        "sample_counts": counts_s,
+        "related_counts": counts_r,
         "related_offsets": rel_offsets,
         "related_rows": rel_rows.astype(np.int64),
         "sample_rate": np.array([rate], np.float64),
         "art_sig": art,
     }
-    return flags_s | flags_r, parts
+    return (counts_s > 0) | (counts_r > 0), parts
+
+
+def _sample_counts(
+    flagger: TemplateFlagger, sample: np.ndarray, rate: float, reuse: np.ndarray, prev: Previous | None
+) -> np.ndarray:
+    """The sample part: a kept card's counts are the previous ones plus the cards that joined
+    the sample, less those that left it (exactly a full rebuild's); new cards are counted in full."""
+    if prev is None or prev.sample_rate != rate:
+        return flagger.sample_counts(sample)
+    kept = reuse >= 0
+    counts = flagger.sample_counts(sample, rows=np.flatnonzero(~kept))
+    kept_rows = np.flatnonzero(kept)
+    if len(kept_rows) == 0:
+        return counts
+    kps = flagger.keypoints_of(kept_rows)
+    counts[kps] = prev.sample_counts_of(reuse[kept_rows])
+    joined = np.flatnonzero(sample & ~kept)
+    if len(joined):
+        counts[kps] += flagger.counts_against(kps, flagger.points(joined))
+    left = prev.sample_lost(reuse)
+    if len(left):
+        counts[kps] -= flagger.counts_against(kps, prev.points(left, flagger.cfg))
+    return counts
+
+
+def _related_counts(
+    flagger: TemplateFlagger, related: list[np.ndarray], reuse: np.ndarray, prev: Previous | None
+) -> tuple[np.ndarray, int]:
+    """The related part, and how many cards were counted in full: a kept card's counts are the
+    previous ones plus its new related cards, less those it no longer has."""
+    if prev is None:
+        return flagger.related_counts(related), len(related)
+    counts = np.zeros(len(flagger.desc), np.int32)
+    redo = []
+    for i in range(len(related)):
+        if reuse[i] < 0:
+            redo.append(i)
+            continue
+        a, b = flagger.offsets[i], flagger.offsets[i + 1]
+        c = prev.related_counts_of(int(reuse[i])).astype(np.int32)
+        added, lost = prev.related_change(int(reuse[i]), related[i], reuse)
+        if len(added):
+            c += flagger.counts_against(np.arange(a, b), flagger.points(added))
+        if len(lost):
+            c -= flagger.counts_against(np.arange(a, b), prev.points(lost, flagger.cfg))
+        counts[a:b] = c
+    if redo:
+        counts += flagger.related_counts(related, rows=redo)
+    return counts, len(redo)
 
 
 def update_reference(

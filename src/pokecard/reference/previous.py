@@ -20,10 +20,10 @@ from pokecard.errors import PokecardError
 from pokecard.features import FeatureConfig
 from pokecard.reference.manifest import FORMAT
 from pokecard.store import Store
-from pokecard.template import in_sample
+from pokecard.template import TemplateConfig, cell_keys, in_sample
 
 log = logging.getLogger(__name__)
-PARTS = ("common_sample", "common_related", "related_offsets", "related_rows", "sample_rate", "art_sig")
+PARTS = ("sample_counts", "related_counts", "related_offsets", "related_rows", "sample_rate", "art_sig")
 
 
 @dataclass
@@ -51,28 +51,37 @@ class Previous:
         parts = [np.arange(off[r], off[r + 1]) for r in rows]
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
-    def sample_flags_of(self, rows: np.ndarray) -> np.ndarray:
-        return np.asarray(self.kp["common_sample"])[self._kp_index(rows)]
+    def sample_counts_of(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(self.kp["sample_counts"])[self._kp_index(rows)]
 
-    def related_flags_of(self, row: int) -> np.ndarray:
+    def related_counts_of(self, row: int) -> np.ndarray:
         a, b = self.kp["offsets"][row], self.kp["offsets"][row + 1]
-        return np.asarray(self.kp["common_related"][a:b])
+        return np.asarray(self.kp["related_counts"][a:b])
+
+    def points(self, rows: np.ndarray, cfg: TemplateConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The keypoints of previous rows as :func:`pokecard.template.count_close` reads them
+        (what a card that left takes away from the counts)."""
+        k = self._kp_index(rows)
+        xy = np.asarray(self.kp["xy"][k], np.float32)
+        return xy, cell_keys(xy, cfg.px), np.ascontiguousarray(self.kp["desc"][k], np.uint8).view(np.uint64)
 
     def related_of(self, row: int) -> np.ndarray:
         a, b = self.kp["related_offsets"][row], self.kp["related_offsets"][row + 1]
         return np.asarray(self.kp["related_rows"][a:b])
 
-    def sample_lost(self, ids: list[str], reuse: np.ndarray) -> bool:
-        """Whether a card of the previous sample is gone or changed (its flags may then be lost)."""
+    def sample_lost(self, reuse: np.ndarray) -> np.ndarray:
+        """The previous sample's rows that are gone or changed (their matches leave the counts)."""
         was = np.flatnonzero(in_sample(self.ids, self.sample_rate))
-        return bool(len(np.setdiff1d(was, reuse[reuse >= 0])))
+        return np.setdiff1d(was, reuse[reuse >= 0])
 
-    def same_related(self, prow: int, related: np.ndarray, reuse: np.ndarray, ids: list[str]) -> bool:
-        """Whether a kept card is compared with the same, unchanged cards as before."""
+    def related_change(
+        self, prow: int, related: np.ndarray, reuse: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A kept card's related cards that are new to it (new rows) and those it lost (previous rows)."""
+        old = self.related_of(prow)
         mapped = reuse[related]
-        if np.any(mapped < 0):
-            return False
-        return bool(np.array_equal(np.sort(mapped), np.sort(self.related_of(prow))))
+        added = related[(mapped < 0) | ~np.isin(mapped, old)]
+        return added, np.setdiff1d(old, mapped[mapped >= 0])
 
 
 def load_previous(st: Store, mode: str, model_sha: str | None, features: FeatureConfig) -> Previous | None:
