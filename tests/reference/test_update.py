@@ -127,3 +127,37 @@ def test_another_model_or_feature_setting_means_a_full_build(root: Path, tmp_pat
     man = build_reference(tmp_path / "r", None, catalog=sub, progress=False, calibrate=False,
                           features=FeatureConfig(template_sample=16, ref_features=200))  # fmt: skip
     assert man["build"]["cards_reused"] == 0
+
+
+def test_a_small_update_keeps_the_calibrated_thresholds_until_the_changes_add_up(
+    root: Path, tmp_path: Path
+) -> None:
+    """Calibration is the longest part of an update at scale: its thresholds are carried while the
+    cards changed since it stay within CARRY_SHARE (5 %: 1.5 cards of 30), then it runs again."""
+    import shutil
+
+    from pokecard.reference.build import CARRY_SHARE, update_reference
+
+    def update(cards: list[int]) -> dict:
+        cat = load_processed(dest)
+        sub = Catalog(cat.name, cat.root, [cat.cards[i] for i in cards])
+        return update_reference(dest, catalog=sub, progress=False).as_dict()
+
+    dest = tmp_path / "r"
+    shutil.copytree(root, dest, ignore=shutil.ignore_patterns("reference"))
+    cat = load_processed(dest)
+    sub = Catalog(cat.name, cat.root, cat.cards[:30])
+    first = build_reference(dest, None, catalog=sub, progress=False, features=FEATURES,
+                            calibration_photos=6).as_dict()  # fmt: skip
+    assert first["calibration"]["method"] != "default" and "calibration" in first["build"]["seconds"]
+    assert 1 <= CARRY_SHARE * 30 < 2
+
+    one = update(list(range(31)))
+    assert one["thresholds"] == first["thresholds"] and "calibration" not in one["build"]["seconds"]
+    carried = one["calibration"]["carried"]
+    assert (carried["calibrated_cards"], carried["changed_cards"], carried["cards"]) == (30, 1, 31)
+    assert one["calibration"]["photos"] == first["calibration"]["photos"]
+
+    two = update(list(range(32)))  # 2 cards changed since the calibration: over 5 % of 30
+    assert "carried" not in two["calibration"] and "calibration" in two["build"]["seconds"]
+    assert two["calibration"]["method"] == first["calibration"]["method"]

@@ -130,6 +130,13 @@ def register(app: typer.Typer) -> None:
         root: str = ROOT_OPT,
         calibrate_with: Path = CALIBRATE_WITH_OPT,
         no_calibrate: bool = NO_CALIBRATE_OPT,
+        recalibrate: bool = typer.Option(
+            False,
+            "--recalibrate",
+            help="Calibrate again even when the change is small (default: the calibrated thresholds "
+            "are kept while the cards changed since the calibration are at most 5 % of them; "
+            "--calibrate-with also calibrates again).",
+        ),
         backend: str = BACKEND_OPT,
         as_json: bool = JSON_OPT,
     ) -> None:
@@ -143,7 +150,11 @@ def register(app: typer.Typer) -> None:
         if calibrate_with is not None and not calibrate_with.is_dir():
             raise ReferenceDBError(f"--calibrate-with {calibrate_with}: not a folder")
         man = update_reference(
-            _root(root), calibrate=not no_calibrate, calibrate_with=calibrate_with, backend=backend
+            _root(root),
+            calibrate=not no_calibrate,
+            calibrate_with=calibrate_with,
+            backend=backend,
+            carry_calibration=not recalibrate and calibrate_with is None,
         )
         _report(man.as_dict(), as_json)
 

@@ -30,7 +30,7 @@ from pokecard.catalog.build import load_processed
 from pokecard.catalog.model import Card, Catalog, read_image
 from pokecard.embed import create_embedder
 from pokecard.embed.base import Embedder
-from pokecard.errors import ReferenceDBError
+from pokecard.errors import PokecardError, ReferenceDBError
 from pokecard.features import FeatureConfig, LayoutDescriptor, orb_features
 from pokecard.model_files import resolve_model
 from pokecard.progress import progress as progress_bar
@@ -72,6 +72,7 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
     calibration_photos: int = 120,
     backend: str = "auto",
     incremental: bool = True,
+    carry_calibration: bool = False,
 ) -> ReferenceManifest:
     """Build the reference DB under ``store``'s ``data/reference/`` and return its manifest.
 
@@ -81,6 +82,9 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
     leave-one-out photos of the catalogue (plus the real out-of-catalogue photos in
     ``calibrate_with``) and records them in the manifest. ``incremental``: reuse what the
     DB already there has for unchanged cards (the manifest's ``build`` says how many).
+    ``carry_calibration``: keep the previous DB's calibrated thresholds instead of calibrating
+    again while the cards changed since that calibration stay within ``CARRY_SHARE`` of it
+    (:func:`carried_calibration`).
     """
     if mode not in MODES:
         raise ReferenceDBError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
@@ -135,6 +139,15 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "code_version": __version__,
         }
+        # only from a DB this build reuses (same mode, model and features)
+        carried = (
+            None
+            if prev is None
+            else carried_calibration(prev_manifest(st), _changes(prev, ids, reuse), len(ids))
+        )
+        if calibrate and carry_calibration and carried is not None:
+            manifest["thresholds"], manifest["calibration"] = carried
+            calibrate = False
         lsh = fcfg.lsh
         votes = VoteIndex.build(desc, np.ones(len(desc), bool), lsh["table_number"], lsh["key_size"])
         clock("vote index")
@@ -157,6 +170,40 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
         }
         st.put_json(layout.REFERENCE_MANIFEST, manifest)
         return ReferenceManifest(manifest)
+
+
+# An update keeps the calibrated thresholds while the cards added, removed or changed since the
+# calibration are at most this share of the catalogue it was calibrated on (docs/scale.md).
+CARRY_SHARE = 0.05
+
+
+def prev_manifest(st: Store) -> dict[str, Any] | None:
+    """The manifest of the DB already under ``st`` (None when there is none or it is unreadable)."""
+    try:
+        return st.get_json(layout.REFERENCE_MANIFEST) if st.exists(layout.REFERENCE_MANIFEST) else None
+    except (PokecardError, ValueError):
+        return None
+
+
+def carried_calibration(
+    prev: dict[str, Any] | None, change: dict[str, int], cards: int
+) -> tuple[dict[str, float], dict[str, Any]] | None:
+    """The previous DB's thresholds and calibration record, carried over this change, when it
+    was calibrated (or carried) and the cards changed since its calibration, this change
+    included, stay within ``CARRY_SHARE`` of the cards it was calibrated on; else None."""
+    if not prev or not ReferenceManifest(prev).calibrated or "thresholds" not in prev:
+        return None
+    cal = dict(prev.get("calibration") or {})
+    since = dict(
+        cal.pop("carried", None) or {"calibrated_cards": int(prev.get("count") or 0), "changed_cards": 0}
+    )
+    since["changed_cards"] += int(
+        change.get("added", 0) + change.get("removed", 0) + change.get("changed", 0)
+    )
+    if since["calibrated_cards"] <= 0 or since["changed_cards"] > CARRY_SHARE * since["calibrated_cards"]:
+        return None
+    since |= {"cards": cards, "rule": f"changed cards <= {CARRY_SHARE:.0%} of the calibrated catalogue"}
+    return dict(prev["thresholds"]), cal | {"carried": since}
 
 
 def _changes(prev: Previous | None, ids: list[str], reuse: np.ndarray) -> dict[str, int]:
@@ -409,12 +456,14 @@ def update_reference(
     calibrate: bool = True,
     calibrate_with: str | os.PathLike[str] | None = None,
     backend: str = "auto",
+    carry_calibration: bool = True,
 ) -> ReferenceManifest:
     """Bring the DB under ``store`` up to date with its catalogue (``pokecard index update``).
 
     The DB must exist: its mode, model and feature settings are kept, so only the cards that
     were added or changed are described and only the template flags they touch are redone
-    (the result equals a full rebuild; tests/reference/test_update.py)."""
+    (the result equals a full rebuild; tests/reference/test_update.py). The calibrated
+    thresholds are carried over a small change (``carry_calibration``, :func:`carried_calibration`)."""
     st = open_store(store)
     if not st.exists(layout.REFERENCE_MANIFEST):
         raise ReferenceDBError(
@@ -437,4 +486,7 @@ def update_reference(
         calibrate_with=calibrate_with,
         backend=backend,
         incremental=True,
+        carry_calibration=carry_calibration,
+        # as many calibration photos as the DB's last calibration had
+        calibration_photos=int((man.get("calibration") or {}).get("photos") or 120),
     )
