@@ -78,6 +78,13 @@ def bench_scale(  # noqa: PLR0913 - one argument per option
         "training-free,embedding", "--modes", help="Comma-separated: training-free, embedding."
     ),
     no_real: bool = typer.Option(False, "--no-real", help="Leave out the 218 real cards."),
+    vectors: int = typer.Option(
+        100_000,
+        "--vectors",
+        min=0,
+        help="Also measure the embedding path at this many cards: the largest generated "
+        "catalogue's embeddings plus synthetic vectors (0: skip).",
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Reference DB and recognizer from 218 to 17,592 cards; not in `bench all` (tens of minutes).
@@ -94,6 +101,7 @@ def bench_scale(  # noqa: PLR0913 - one argument per option
     args = [f"--sizes {sizes}"] if sizes else []
     args += [f"--photos {photos}"] if photos else []
     args += [f"--modes {modes}"] if picked != ("training-free", "embedding") else []
+    args += [f"--vectors {vectors}"] if vectors != 100_000 else []
     cmd = " ".join(
         ["pokecard bench scale", *(["--quick"] if quick else []), *args, *(["--no-real"] if no_real else [])]
     )
@@ -107,6 +115,7 @@ def bench_scale(  # noqa: PLR0913 - one argument per option
         modes=picked,
         real=None if no_real else common.TEF,
         cmd=cmd,
+        vectors=vectors,
     )
     if as_json:
         emit_json(res)

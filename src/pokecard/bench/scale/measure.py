@@ -18,6 +18,15 @@ from pokecard.recognize import Recognizer
 log = logging.getLogger(__name__)
 
 Photos = list[tuple[int, np.ndarray, np.ndarray]]
+MAX_MISSES = 40
+
+
+def _card(rec: Recognizer, card_id: str | None) -> str | None:
+    """A card as "id (name, number)" for the report."""
+    if card_id is None:
+        return None
+    c = rec.db.cards.get(card_id) or {}
+    return f"{card_id} ({c.get('name')}, {c.get('number')})"
 
 
 def eval_photos(root: Path, folder: Path, n: int, seed: int) -> tuple[Photos, list[Path]]:
@@ -47,6 +56,7 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
     rows = [row_of_id[cat.cards[i].card_id] for i, _, _ in photos]
     rec.recognize_file(files[0])  # warm-up, not counted
     ok = right = wrong = ooc = 0
+    misses: list[dict[str, Any]] = []  # the photos whose top-1 is another card: which, and how close
     total: list[float] = []
     stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "embed", "search", "verify")}
     with progress(len(photos), f"recognizing ({label})") as advance:
@@ -57,6 +67,9 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
             for k, v in stages.items():
                 v.append(float(r.timings_ms.get(k, 0.0)))
             ok += r.top_id == truth
+            if r.top_id != truth and len(misses) < MAX_MISSES:
+                misses.append({"file": f.name, "truth": _card(rec, truth), "top": _card(rec, r.top_id),
+                               "score": r.score, "status": r.status})  # fmt: skip
             if r.ok:
                 right += r.card_id == truth
                 wrong += r.card_id != truth
@@ -71,6 +84,7 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
         "unknown_accepted": round(ooc / n, 4),
         "ms": latency_summary(total),
         "stages_ms_p50": {k: latency_summary(v)["p50"] for k, v in stages.items()},
+        "misses": misses,
         "policy": dataclasses.asdict(rec.policy),
         "thresholds": dict(rec.thresholds),
     }

@@ -12,6 +12,7 @@ from pokecard.bench.recognizer.common import CARD_GRADER, SHIPPED_STUDENT, TEF, 
 from pokecard.bench.scale.data import MODES, Source, build_root, load_cost, real_source, synth_source
 from pokecard.bench.scale.measure import eval_photos, recognition
 from pokecard.bench.scale.report import markdown, plot, targets
+from pokecard.bench.scale.vectors import vector_scale
 from pokecard.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ SIZES = (2_000, 5_000, 17_592)
 QUICK_SIZES = (2_000, 17_592)
 WORK = Path("work/bench-scale")
 PLOT = Path("docs/img/scale.png")
+VECTORS = 100_000  # the embedding path measured at this many cards (synthetic vectors; bench.scale.vectors)
 
 
 def run(  # noqa: PLR0913 - one keyword per command-line option
@@ -35,6 +37,7 @@ def run(  # noqa: PLR0913 - one keyword per command-line option
     calibrate: bool = True,
     seed: int = 0,
     workers: int = 2,
+    vectors: int = VECTORS,
 ) -> dict[str, Any]:
     """Build, load and recognize with the reference DB of each catalogue (``real``, when that
     folder exists, then ``sizes`` generated cards) in each mode; one row per (catalogue, mode)."""
@@ -78,33 +81,50 @@ def run(  # noqa: PLR0913 - one keyword per command-line option
     rows = []
     if not calibrate:
         res["notes"].append("built with --no-calibrate: default unknown thresholds, no calibration stage")
+    build = {"model": model, "calibrate_with": calibrate_with, "fresh": fresh, "calibrate": calibrate}
     for src in sources:
-        for mode in modes:
-            label = f"{src.cards:,} cards, {mode}"
-            log.info("== %s", label)
-            row: dict[str, Any] = {"cards": src.cards, "real": src.real, "catalogue": src.key, "mode": mode}
-            try:
-                root, row["build"] = build_root(
-                    work,
-                    src,
-                    mode,
-                    model=model,
-                    calibrate_with=calibrate_with,
-                    fresh=fresh,
-                    calibrate=calibrate,
-                )
-                row["load"] = load_cost(root)
-                shots, files = eval_photos(root, work / "photos" / f"{src.key}-{mode}", photos, seed)
-                row["recognition"] = recognition(root, shots, files, label)
-            except Exception as e:  # report, do not lose the other sizes
-                log.warning("%s failed: %s", label, e)
-                row["error"] = str(e)[:300]
-            row["targets"] = targets(row)
-            rows.append(row)
+        rows += [_row(work, src, mode, build, photos, seed) for mode in modes]
     res["rows"] = rows
+    if vectors:
+        res["vectors"] = _vectors(rows, work, photos, seed, vectors)
     res["conditions_end"] = load_note()
     res["wall_s"] = round(time.perf_counter() - t_start, 1)
     return res
+
+
+def _row(work: Path, src: Source, mode: str, build: dict[str, Any], photos: int, seed: int) -> dict[str, Any]:
+    """Build (or reuse), load and recognize one catalogue in one mode; a failure is reported in the row."""
+    label = f"{src.cards:,} cards, {mode}"
+    log.info("== %s", label)
+    row: dict[str, Any] = {"cards": src.cards, "real": src.real, "catalogue": src.key, "mode": mode}
+    try:
+        root, row["build"] = build_root(work, src, mode, **build)
+        row["load"] = load_cost(root)
+        shots, files = eval_photos(root, work / "photos" / f"{src.key}-{mode}", photos, seed)
+        row["recognition"] = recognition(root, shots, files, label)
+    except Exception as e:  # report, do not lose the other sizes
+        log.warning("%s failed: %s", label, e)
+        row["error"] = str(e)[:300]
+    row["targets"] = targets(row)
+    return row
+
+
+def _vectors(
+    rows: list[dict[str, Any]], work: Path, photos: int, seed: int, total: int
+) -> dict[str, Any] | None:
+    """The embedding path at ``total`` cards (synthetic vectors joining the largest generated
+    catalogue's embedding DB); None when no embedding row of a generated catalogue was built."""
+    done = [r for r in rows if r["mode"] == "embedding" and not r.get("real") and "error" not in r]
+    if not done or total <= max(r["cards"] for r in done):
+        return None
+    row = max(done, key=lambda r: r["cards"])
+    root = work / "roots" / row["catalogue"] / "embedding"
+    try:
+        shots, _ = eval_photos(root, work / "photos" / f"{row['catalogue']}-embedding", photos, seed)
+        return vector_scale(root, shots, total, seed)
+    except Exception as e:  # report, keep the rows
+        log.warning("the %d-vector measurement failed: %s", total, e)
+        return {"error": str(e)[:300], "total": total}
 
 
 def main(  # noqa: PLR0913 - one keyword per command-line option
@@ -121,13 +141,14 @@ def main(  # noqa: PLR0913 - one keyword per command-line option
     doc: Path | None = None,
     plot_path: Path = PLOT,
     cmd: str = "pokecard bench scale",
+    vectors: int = VECTORS,
 ) -> dict[str, Any]:
     """Run, then write reports/bench_scale.json, the plot and the block in docs/benchmarks.md."""
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     photos = photos or (40 if quick else 100)
     res = run(
         sizes, photos=photos, modes=modes, work=work, fresh=fresh, real=real, model=model,
-        calibrate_with=calibrate_with, calibrate=calibrate,
+        calibrate_with=calibrate_with, calibrate=calibrate, vectors=vectors,
     )  # fmt: skip
     res["quick"] = quick
     res["machine_note"] = res["conditions"]
