@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,31 +129,45 @@ def count_close(
 ) -> np.ndarray:
     """Per keypoint of ``t``, how many keypoints of ``r`` are close to it (within ``cfg.px`` in
     x and y and ``cfg.distance`` bits); each of ``t``, ``r`` is (xy, cell keys, 64-bit words)."""
-    t_xy, t_key, t_words = t
-    r_xy, r_key, r_words = r
-    counts = np.zeros(len(t_xy), np.int64)
-    if len(t_xy) == 0 or len(r_xy) == 0:
-        return counts.astype(np.int32)
-    order = np.argsort(t_key, kind="stable")
-    tk = t_key[order]
-    want = (r_key[:, None] + _OFFSETS[None, :]).reshape(-1)
-    lo = np.searchsorted(tk, want, "left")
-    cnt = np.searchsorted(tk, want, "right") - lo
-    per_ref = cnt.reshape(len(r_xy), len(_OFFSETS)).sum(1)
-    cuts = np.searchsorted(np.cumsum(per_ref), np.arange(PAIR_CHUNK, int(per_ref.sum()), PAIR_CHUNK), "left")
-    for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(r_xy)], strict=True):
-        w = slice(a * len(_OFFSETS), b * len(_OFFSETS))
+    counts = np.zeros(len(t[0]), np.int64)
+    # the pairs are enumerated from the smaller side into the larger one, sorted by cell
+    small_is_t = len(t[0]) <= len(r[0])
+    for ti, ri in _close_pairs(t, r, cfg) if small_is_t else _close_pairs(r, t, cfg):
+        counts += np.bincount(ti if small_is_t else ri, minlength=len(counts))
+    return counts.astype(np.int32)
+
+
+def _close_pairs(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: TemplateConfig,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The close pairs (index in ``a``, index in ``b``), about PAIR_CHUNK candidates at a time:
+    each keypoint of ``a`` against the keypoints of ``b`` in its cell and the 8 around it."""
+    a_xy, a_key, a_words = a
+    b_xy, b_key, b_words = b
+    if len(a_xy) == 0 or len(b_xy) == 0:
+        return
+    order = np.argsort(b_key, kind="stable")
+    bk = b_key[order]
+    want = (a_key[:, None] + _OFFSETS[None, :]).reshape(-1)
+    lo = np.searchsorted(bk, want, "left")
+    cnt = np.searchsorted(bk, want, "right") - lo
+    per_a = cnt.reshape(len(a_xy), len(_OFFSETS)).sum(1)
+    cuts = np.searchsorted(np.cumsum(per_a), np.arange(PAIR_CHUNK, int(per_a.sum()), PAIR_CHUNK), "left")
+    for s, e in zip([0, *cuts.tolist()], [*cuts.tolist(), len(a_xy)], strict=True):
+        w = slice(s * len(_OFFSETS), e * len(_OFFSETS))
         c = cnt[w]
         total = int(c.sum())
         if total == 0:
             continue
-        rr = a + np.repeat(np.arange(len(c)) // len(_OFFSETS), c)
-        ti = order[np.repeat(lo[w] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(total)]
-        ok = np.abs(t_xy[ti] - r_xy[rr]).max(axis=1) <= cfg.px
-        ti, rr = ti[ok], rr[ok]
-        ham = np.bitwise_count(t_words[ti] ^ r_words[rr]).sum(axis=1)
-        counts += np.bincount(ti[ham <= cfg.distance], minlength=len(t_xy))
-    return counts.astype(np.int32)
+        ai = s + np.repeat(np.arange(len(c)) // len(_OFFSETS), c)
+        bi = order[np.repeat(lo[w] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(total)]
+        ok = np.abs(a_xy[ai] - b_xy[bi]).max(axis=1) <= cfg.px
+        ai, bi = ai[ok], bi[ok]
+        ham = np.bitwise_count(a_words[ai] ^ b_words[bi]).sum(axis=1)
+        close = ham <= cfg.distance
+        yield ai[close], bi[close]
 
 
 class TemplateFlagger:

@@ -69,8 +69,12 @@ def test_counts_against_other_keypoints_add_up_to_the_whole(monkeypatch: pytest.
     assert np.array_equal(whole, parts) and whole.sum() > 0
     owner = np.repeat(np.arange(10), 30)
     assert np.array_equal(whole, _naive(xy, desc, owner, [{4, 5, 6, 7}] * 10, cfg)[mine])
+    others = f.keypoints_of([0, 1, 2, 3, 5, 6, 8, 9])  # more keypoints than the reference: enumerated from it
+    want = _naive(xy, desc, owner, [{4, 7}] * 10, cfg)[others]
+    assert np.array_equal(f.counts_against(others, f.points([4, 7])), want) and want.sum() > 0
     monkeypatch.setattr(template, "PAIR_CHUNK", 7)  # the pairs in many small chunks: the same counts
     assert np.array_equal(f.counts_against(mine, f.points([4, 5, 6, 7])), whole)
+    assert np.array_equal(f.counts_against(others, f.points([4, 7])), want)
 
 
 def test_related_part_equals_the_pairwise_definition() -> None:
