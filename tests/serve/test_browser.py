@@ -127,7 +127,7 @@ def test_drop_photos_fix_one_and_export(
         # edit a quantity and a finish in place, delete a line and undo it
         row = page.locator(f"#collection tr[data-card-id='{target.card_id}']")
         row.locator("input.qty").fill("3")
-        row.locator("input.qty").dispatch_event("change")
+        row.locator("input.qty").blur()  # the change event a person's leaving the field fires
         from playwright.sync_api import expect
 
         expect(page.locator("#collection-msg")).to_have_text("saved")  # on a timeout: the text it had

@@ -204,6 +204,10 @@ function select(options, value, onchange) {
 function msg(text) { $("#collection-msg").replaceChildren(...(Array.isArray(text) ? text : [text])); }
 
 async function edit(it, change) {
+  // a rendered line is edited once, then drawn again at its new version: a second event from
+  // the old line (a blur as the table is redrawn) would send a stale version
+  if (it.sent) return;
+  it.sent = true;
   try {
     await api("api/items/" + it.id, {
       method: "PATCH", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ version: it.version, ...change }),
