@@ -30,7 +30,7 @@ from pokecard.catalog.build import load_processed
 from pokecard.catalog.model import Card, Catalog, read_image
 from pokecard.embed import create_embedder
 from pokecard.embed.base import Embedder
-from pokecard.errors import PokecardError, ReferenceDBError
+from pokecard.errors import ReferenceDBError
 from pokecard.features import FeatureConfig, LayoutDescriptor, orb_features
 from pokecard.model_files import resolve_model
 from pokecard.progress import progress as progress_bar
@@ -141,9 +141,7 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
         }
         # only from a DB this build reuses (same mode, model and features)
         carried = (
-            None
-            if prev is None
-            else carried_calibration(prev_manifest(st), _changes(prev, ids, reuse), len(ids))
+            None if prev is None else carried_calibration(prev.manifest, _changes(prev, ids, reuse), len(ids))
         )
         if calibrate and carry_calibration and carried is not None:
             manifest["thresholds"], manifest["calibration"] = carried
@@ -175,14 +173,6 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
 # An update keeps the calibrated thresholds while the cards added, removed or changed since the
 # calibration are at most this share of the catalogue it was calibrated on (docs/scale.md).
 CARRY_SHARE = 0.05
-
-
-def prev_manifest(st: Store) -> dict[str, Any] | None:
-    """The manifest of the DB already under ``st`` (None when there is none or it is unreadable)."""
-    try:
-        return st.get_json(layout.REFERENCE_MANIFEST) if st.exists(layout.REFERENCE_MANIFEST) else None
-    except (PokecardError, ValueError):
-        return None
 
 
 def carried_calibration(

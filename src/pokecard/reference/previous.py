@@ -32,6 +32,7 @@ class Previous:
     shas: list[str]
     emb: np.ndarray
     kp: dict[str, np.ndarray]
+    manifest: dict[str, Any]
 
     @property
     def sample_rate(self) -> float:
@@ -107,7 +108,7 @@ def load_previous(st: Store, mode: str, model_sha: str | None, features: Feature
     if not (len(ids) == len(shas) == len(emb) == len(kp["offsets"]) - 1):
         log.info("full build: the DB there is inconsistent")
         return None
-    return Previous(ids, shas, emb, kp)
+    return Previous(ids, shas, emb, kp, man)
 
 
 def _incompatible(
