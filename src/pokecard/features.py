@@ -65,7 +65,7 @@ class FeatureConfig:
     # the vote index (pokecard.votes): tables x key bits of each ORB descriptor, one bucket
     # probed per table; a bucket over the cap is skipped (docs/scale.md)
     lsh: dict[str, int] = field(default_factory=lambda: {"table_number": 12, "key_size": 20})
-    vote_bucket_cap: int = 512
+    vote_bucket_cap: int = 64
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +119,10 @@ class Verification:
     matches: int  # ratio-test matches
     art_inliers: int = 0  # inliers inside the art window of the reference
     distinct_inliers: int = 0  # inliers on reference keypoints no other card shares (card-specific)
+    # the query keypoints the inliers are on (sorted): two cards explaining the same ones share art
+    query_inliers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # those of them on reference keypoints outside the art window (name, text, number)
+    query_text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def score(self, kind: str) -> int:
         return {"distinct": self.distinct_inliers, "art": self.art_inliers}.get(kind, self.inliers)
@@ -262,6 +266,7 @@ class KeypointDB:
         for row in rows:
             rxy, rdesc = self.card(row)
             inl = art = distinct = 0
+            qin = qtext = np.zeros(0, np.int64)
             good: list[tuple[int, int]] = []
             if len(rdesc) >= 2 and len(desc) >= 2:
                 for m in bf.knnMatch(desc, rdesc, k=2):
@@ -283,12 +288,21 @@ class KeypointDB:
                     inl = int(m.sum())
                     ry = r.reshape(-1, 2)[m, 1]
                     lo, hi = self.config.art_window
-                    art = int(np.sum((ry >= lo * rh) & (ry <= hi * rh)))
+                    in_art = (ry >= lo * rh) & (ry <= hi * rh)
+                    art = int(np.sum(in_art))
                     ridx = self.offsets[row] + np.array([g[1] for g in good])[m]
                     distinct = int(np.sum(~self.common[ridx]))
+                    qm = np.array([g[0] for g in good], np.int64)[m]
+                    qin, qtext = np.sort(qm), np.sort(qm[~in_art])
             out.append(
                 Verification(
-                    row=int(row), inliers=inl, matches=len(good), art_inliers=art, distinct_inliers=distinct
+                    row=int(row),
+                    inliers=inl,
+                    matches=len(good),
+                    art_inliers=art,
+                    distinct_inliers=distinct,
+                    query_inliers=qin,
+                    query_text=qtext,
                 )
             )
         return out

@@ -35,6 +35,23 @@ def test_embedding_first_needs_calibrated_thresholds_a_model_and_verification() 
     assert not Policy.resolve(_manifest("embedding", calibrated=True), verify=False).embed_first
 
 
+def test_embedding_first_is_on_where_calibration_saw_it_answer_often_enough() -> None:
+    """Calibration records how often the embedding alone answered rightly at the embedding-first
+    bar; under EMBED_FIRST_MIN_DECIDES the first look goes straight to verification."""
+    from pokecard.recognize.policy import EMBED_FIRST_MIN_DECIDES
+
+    def man(decides: float | None) -> ReferenceManifest:
+        cal: dict = {"method": "leave-one-out simulated photos"}
+        if decides is not None:
+            cal["embed_first"] = {"bar": 0.98, "decides": decides}
+        return ReferenceManifest({"mode": "embedding", "count": 3, "calibration": cal})
+
+    assert Policy.resolve(man(EMBED_FIRST_MIN_DECIDES)).embed_first
+    assert not Policy.resolve(man(EMBED_FIRST_MIN_DECIDES - 0.01)).embed_first
+    assert Policy.resolve(man(None)).embed_first  # calibrated before the share was measured
+    assert Policy.resolve(man(0.0), embed_first=True).embed_first  # an explicit choice wins
+
+
 def test_a_training_free_db_shortlists_by_votes_and_skips_the_fast_look_when_unverified() -> None:
     p = Policy.resolve(_manifest("training-free", calibrated=True))
     assert p.shortlist == "votes" and p.fast_first and not p.embed_first

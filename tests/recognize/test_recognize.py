@@ -185,15 +185,20 @@ def test_cli_without_reference_db_is_one_clear_error(tmp_path: Path, photo_dir: 
 
 
 def test_region_search_stops_at_a_decisive_match(tf_rec: Recognizer) -> None:
-    """Verified: twice the inlier threshold and ahead of the second card; cosine (no verification):
-    the threshold itself, since a cosine never reaches twice a threshold of 0.5 or more."""
+    """Verified: it names a card by twice the inlier threshold, or by three times the second
+    card's score; cosine (no verification): the threshold itself, since a cosine never
+    reaches twice a threshold of 0.5 or more."""
     from pokecard.detect import Detection
     from pokecard.recognize import Scored
 
     det = Detection(np.zeros((4, 2), np.float32), np.zeros((8, 8, 3), np.uint8), True, 1.0)
     thr = tf_rec.thresholds["min_inliers"]
     assert tf_rec.decisive(Scored(det, [(0, 2 * thr), (1, 3.0)], True))
-    assert not tf_rec.decisive(Scored(det, [(0, 2 * thr - 1), (1, 3.0)], True))
+    assert not tf_rec.decisive(Scored(det, [(0, 2 * thr - 1), (1, thr)], True))
+    # just over the threshold: decisive only far ahead of the second card
+    assert tf_rec.decisive(Scored(det, [(0, thr), (1, thr / 3)], True))
+    assert not tf_rec.decisive(Scored(det, [(0, thr), (1, thr / 3 + 1)], True))
+    assert not tf_rec.decisive(Scored(det, [(0, thr - 1), (1, 0.0)], True))  # not a card at all
     assert not tf_rec.decisive(Scored(det, [(0, 2 * thr), (1, 2 * thr)], True))  # a tie is not decisive
     cos = tf_rec.thresholds["min_score"]
     assert tf_rec.decisive(Scored(det, [(0, min(cos + 0.05, 1.0)), (1, cos - 0.2)], False))

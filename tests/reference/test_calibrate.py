@@ -64,3 +64,19 @@ def test_each_out_of_catalogue_source_keeps_its_own_bound() -> None:
         "threshold"
     ] == (pytest.approx(0.6 + 1e-6))
     assert choose_threshold_by_source(IN, OK, {}, floor=0.3)["threshold"] == 0.3
+
+
+def test_embed_first_share_counts_right_answers_over_the_bar_and_ahead() -> None:
+    from pokecard.recognize import EMBED_FIRST_SHARE
+    from pokecard.reference.calibrate import embed_first_share
+
+    thr = 0.9
+    bar = thr + EMBED_FIRST_SHARE * (1 - thr)
+    d = {
+        "in": [bar, bar + 0.01, bar - 0.001, 0.99, 0.99],
+        "second": [0.5, 0.5, 0.5, 0.99, 0.2],  # the fourth is a tie: not decisive
+        "ok": [1.0, 0.0, 1.0, 1.0, 1.0],  # the second is a wrong card
+    }
+    got = embed_first_share(d, thr)
+    assert got == {"bar": round(bar, 4), "decides": 0.4}
+    assert embed_first_share({"in": [], "second": [], "ok": []}, thr)["decides"] == 0.0

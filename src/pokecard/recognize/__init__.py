@@ -29,6 +29,7 @@ from pokecard.recognize.policy import (
     ORIENTATIONS,
     SHORTLISTS,
     STOP_FACTOR,
+    STOP_RATIO,
     Policy,
 )
 from pokecard.recognize.recognizer import DECODE_MIN_SIDE, Recognizer
@@ -41,6 +42,7 @@ __all__ = [
     "ORIENTATIONS",
     "SHORTLISTS",
     "STOP_FACTOR",
+    "STOP_RATIO",
     "Look",
     "Policy",
     "Recognizer",

@@ -16,10 +16,17 @@ ORIENTATIONS = ("sequential", "both")
 MAX_REGIONS = 2
 # A verified region ends the search at this multiple of the inlier threshold (docs/recognizer.md, "Speed").
 STOP_FACTOR = 2.0
+# ...or when it names a card this many times the second card's score: at 17,592 cards most
+# right answers clear the threshold by less than 2 x, far ahead of any other card (docs/scale.md)
+STOP_RATIO = 3.0
 # A cosine decides only this share of the way from its calibrated threshold to 1: the fast
 # look's rougher quad, and an answer with no verification at all (docs/recognizer.md).
 FAST_COSINE_SHARE = 0.5
 EMBED_FIRST_SHARE = 0.6
+# The embedding-first look costs two embeddings a photo and saves the votes and RANSAC when it
+# answers: on by default only where calibration saw it answer at least this share of photos
+# (218 real cards: most; 17,592 generated cards: about 1 %; docs/scale.md).
+EMBED_FIRST_MIN_DECIDES = 0.25
 
 
 @dataclass(frozen=True)
@@ -66,7 +73,8 @@ class Policy:
         both sources; the fast look unless embedding-only on a training-free DB (its layout
         cosines almost never clear the fast bar); embedding first only with a model and
         calibrated thresholds (an uncalibrated cosine threshold says nothing about how high a
-        wrong card's cosine can go)."""
+        wrong card's cosine can go), where calibration saw it answer often enough
+        (``EMBED_FIRST_MIN_DECIDES``)."""
         if shortlist not in SHORTLISTS:
             raise ReferenceDBError(
                 f"unknown shortlist source {shortlist!r}: use one of {', '.join(SHORTLISTS)}"
@@ -76,7 +84,11 @@ class Policy:
         if shortlist == "auto":
             shortlist = "both" if model_db else "votes"
         ff = (v or model_db) if fast_first is None else bool(fast_first)
-        ef = manifest.calibrated if embed_first is None else bool(embed_first)
+        if embed_first is None:
+            decides = manifest.embed_first_decides
+            ef = manifest.calibrated and (decides is None or decides >= EMBED_FIRST_MIN_DECIDES)
+        else:
+            ef = bool(embed_first)
         return cls(
             verify=v,
             shortlist=shortlist,

@@ -16,11 +16,11 @@ from pokecard.detect import Detection
 from pokecard.embed import create_embedder
 from pokecard.embed.base import Embedder
 from pokecard.errors import ImageError, PokecardError, ReferenceDBError
-from pokecard.features import LayoutDescriptor, orb_features
+from pokecard.features import LayoutDescriptor, Verification, orb_features
 from pokecard.imageio import load_rgb
 from pokecard.model_files import hef_for, resolve_model
 from pokecard.recognize.look import Look, Scored, beats, leads, ms_since
-from pokecard.recognize.policy import ORIENTATIONS, SHORTLISTS, STOP_FACTOR, Policy
+from pokecard.recognize.policy import ORIENTATIONS, SHORTLISTS, STOP_FACTOR, STOP_RATIO, Policy
 from pokecard.recognize.stages import (
     Stage,
     stage_embedding_first,
@@ -29,6 +29,7 @@ from pokecard.recognize.stages import (
     stage_regions,
     stage_whole_frame,
 )
+from pokecard.recognize.twins import twin_ranked
 from pokecard.reference.db import ReferenceDB
 from pokecard.result import Candidate, CardRef, Result
 from pokecard.store import Store, open_store
@@ -108,13 +109,20 @@ class Recognizer:
         return beats(sc.ranked, self.threshold(sc.verified))
 
     def decisive(self, sc: Scored, share: float = 0.0) -> bool:
-        """Whether ``sc`` ends the search: beats the second card and reaches ``STOP_FACTOR`` x
-        the inlier threshold when verified, else the cosine threshold plus ``share`` of the
-        way to 1 (a cosine cannot reach twice a threshold of 0.5 or more). Never when exhaustive."""
+        """Whether ``sc`` ends the search. Verified: it names a card (:meth:`accepts`) by
+        ``STOP_FACTOR`` x the inlier threshold, or by ``STOP_RATIO`` x the second card's score.
+        A cosine: beats the second card and reaches the threshold plus ``share`` of the way
+        to 1 (a cosine cannot reach twice a threshold of 0.5 or more). Never when exhaustive."""
         if self.policy.exhaustive:
             return False
         thr = self.threshold(sc.verified)
-        return beats(sc.ranked, thr * STOP_FACTOR if sc.verified else thr + share * (1.0 - thr))
+        if not sc.verified:
+            return beats(sc.ranked, thr + share * (1.0 - thr))
+        if not beats(sc.ranked, thr):
+            return False
+        best = sc.ranked[0][1]
+        second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
+        return best >= thr * STOP_FACTOR or best >= STOP_RATIO * second
 
     # -- scoring ---------------------------------------------------------------------
     def stages(self) -> list[Stage]:
@@ -174,36 +182,51 @@ class Recognizer:
     def score_region(
         self, det: Detection, exclude: set[int] | None, emb_ranked: list[tuple[int, float]] | None = None
     ) -> Scored:
-        """Score one region (``emb_ranked``: its embedding top-k, when already computed)."""
+        """Score one region (``emb_ranked``: its embedding top-k, when already computed).
+
+        The descriptor votes' shortlist is verified first, and the embedding's other cards
+        (embedded only then) when that is not decisive: most photos end at the first group."""
         p = self.policy
         tm = {"embed": 0.0, "search": 0.0, "verify": 0.0}
-        if emb_ranked is None:
-            emb_ranked = []
-            if not p.verify or p.shortlist in ("embedding", "both"):
+        n = self.features.shortlist
+
+        def embedding() -> list[tuple[int, float]]:
+            nonlocal emb_ranked
+            if emb_ranked is None:
                 emb_ranked, te, ts = self.embed_rows(det.crop, self.embed_k, exclude)
                 tm["embed"] += te
                 tm["search"] += ts
+            return emb_ranked
+
         if not p.verify:
-            return Scored(det, emb_ranked[: p.top_k], False, tm)
+            return Scored(det, embedding()[: p.top_k], False, tm)
         t0 = time.perf_counter()
         nfeat = self.features.query_features * (1 if det.found else 2)
         xy, desc = orb_features(det.crop, nfeat, self.features.fast_threshold)
         tm["embed"] += ms_since(t0)
-        n = self.features.shortlist
-        rows: list[int] = []
-        if p.shortlist in ("embedding", "both"):
-            rows += [r for r, _ in emb_ranked[:n]]
+        voted: list[int] = []
         if p.shortlist in ("votes", "both"):
             t0 = time.perf_counter()
             votes = self.db.keypoints.votes(desc, exclude)
             top = np.argsort(-votes)[: max(n, p.top_k)]
-            rows += [int(r) for r in top if votes[r] > 0 and int(r) not in rows][:n]
+            voted = [int(r) for r in top if votes[r] > 0][:n]
             tm["search"] += ms_since(t0)
-        t0 = time.perf_counter()
-        ver = self.db.keypoints.verify(xy, desc, rows, query_hw=det.crop.shape[:2])
-        tm["verify"] += ms_since(t0)
-        ranked = sorted(((v.row, float(v.score(self.features.score))) for v in ver), key=lambda t: -t[1])
-        return Scored(det, ranked[: p.top_k], True, tm)
+        groups = [lambda: voted] if p.shortlist in ("votes", "both") else []
+        if p.shortlist in ("embedding", "both"):
+            groups.append(lambda: [r for r, _ in embedding()[:n] if r not in voted])
+        ver: list[Verification] = []
+        sc = Scored(det, [], True, tm)
+        for group in groups:
+            rows = group()
+            if not rows:
+                continue
+            t0 = time.perf_counter()
+            ver += self.db.keypoints.verify(xy, desc, rows, query_hw=det.crop.shape[:2])
+            tm["verify"] += ms_since(t0)
+            sc = Scored(det, twin_ranked(ver, self.features.score)[: p.top_k], True, tm)
+            if self.decisive(sc):
+                break
+        return sc
 
     # -- results -------------------------------------------------------------------
     def _result(self, name: str, sc: Scored, t_decode: float, t_start: float) -> Result:

@@ -20,7 +20,7 @@ from pokecard.errors import ImageError
 from pokecard.imageio import is_image_name, load_rgb
 from pokecard.photo import PhotoConfig, simulate_scene
 from pokecard.progress import progress
-from pokecard.recognize import DECODE_MIN_SIDE, Recognizer
+from pokecard.recognize import DECODE_MIN_SIDE, EMBED_FIRST_SHARE, Recognizer
 from pokecard.store import Store
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,15 @@ def choose_threshold_by_source(
     return st
 
 
+def embed_first_share(d: dict[str, list[float]], threshold: float) -> dict[str, float]:
+    """How often the embedding alone would have answered a calibration photo, rightly, at the
+    embedding-first bar: what the first look's embedding is worth on this catalogue."""
+    bar = threshold + EMBED_FIRST_SHARE * (1.0 - threshold)
+    best, second, ok = np.array(d["in"]), np.array(d["second"]), np.array(d["ok"]) > 0
+    decides = (best >= bar) & (best > second) & ok
+    return {"bar": round(float(bar), 4), "decides": round(float(decides.mean()) if len(best) else 0.0, 4)}
+
+
 def calibrate_reference(
     store: Store | str | os.PathLike[str],
     catalog: Catalog,
@@ -119,7 +128,7 @@ def calibrate_reference(
     modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
     recs = {verify: base.with_policy(verify=verify, exhaustive=True) for _, verify in modes}
     data: dict[str, dict[str, list[float]]] = {
-        k: {"in": [], "ok": [], "loo": [], "real": []} for k, _ in modes
+        k: {"in": [], "second": [], "ok": [], "loo": [], "real": []} for k, _ in modes
     }
     ooc_files = (
         sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
@@ -137,6 +146,7 @@ def calibrate_reference(
                 sc = rec.score(photo)
                 best_row, best = sc.ranked[0] if sc.ranked else (-1, 0.0)
                 data[key]["in"].append(best)
+                data[key]["second"].append(sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0)
                 data[key]["ok"].append(float(best_row == row))
                 loo = rec.score(photo, exclude={row})
                 data[key]["loo"].append(loo.ranked[0][1] if loo.ranked else 0.0)
@@ -163,6 +173,8 @@ def calibrate_reference(
         out["thresholds"][key] = res["threshold"]
         out[key] = {**res, "ooc_photos": len(d["loo"]) + len(d["real"]), "in_photos": len(d["in"])}
     out["real_ooc_photos"] = len(ooc_files)
+    if "min_score" in out["thresholds"]:
+        out["embed_first"] = embed_first_share(data["min_score"], out["thresholds"]["min_score"])
     if "min_score" not in out["thresholds"]:
         out["thresholds"]["min_score"] = 0.5
     return out

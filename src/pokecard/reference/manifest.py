@@ -39,6 +39,13 @@ class ReferenceManifest:
         """Whether the thresholds were calibrated on this catalogue (not the defaults)."""
         return (self.data.get("calibration") or {}).get("method", "default") != "default"
 
+    @property
+    def embed_first_decides(self) -> float | None:
+        """The share of calibration photos the embedding alone answered rightly at the
+        embedding-first bar (None: not measured, a DB calibrated before it was)."""
+        ef = (self.data.get("calibration") or {}).get("embed_first") or {}
+        return float(ef["decides"]) if "decides" in ef else None
+
     def as_dict(self) -> dict[str, Any]:
         return self.data
 
