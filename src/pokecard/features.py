@@ -27,7 +27,7 @@ import numpy as np
 
 from pokecard.card import CANONICAL_HW
 from pokecard.errors import ReferenceDBError
-from pokecard.template import TemplateConfig, TemplateFlagger
+from pokecard.template import TemplateConfig, TemplateFlagger, cell_keys, count_close, in_sample
 from pokecard.votes import VoteIndex
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,10 @@ def orb_features(img: np.ndarray, n: int, fast_threshold: int = 10) -> tuple[np.
     return xy, desc
 
 
+# keypoints.npz arrays of the template counts (pokecard.reference.build)
+TEMPLATE_PARTS = ("sample_counts", "related_counts", "related_offsets", "related_rows", "sample_rate")
+
+
 @dataclass
 class Verification:
     row: int
@@ -123,6 +127,7 @@ class Verification:
     query_inliers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # those of them on reference keypoints outside the art window (name, text, number)
     query_text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    distinct_text: int = 0  # distinct inliers outside the art window (name, text, number)
 
     def score(self, kind: str) -> int:
         return {"distinct": self.distinct_inliers, "art": self.art_inliers}.get(kind, self.inliers)
@@ -159,6 +164,9 @@ class KeypointDB:
                 f"keypoints: the vote index has {self._votes.bits.shape} tables x bits, the settings say "
                 f"{lsh['table_number']} x {lsh['key_size']}"
             )
+        # the template counts behind the flags (keypoints.npz of a built DB): what leaving a card out undoes
+        self._parts = {k: votes[k] for k in TEMPLATE_PARTS if k in votes} if votes else {}
+        self.sampled: np.ndarray | None = None  # each card in the template sample (set_sample)
         self.common = np.zeros(len(self.desc), bool) if common is None else np.asarray(common, bool)
         if common is None and len(self.desc):
             self.common = self._find_common()
@@ -178,6 +186,40 @@ class KeypointDB:
     @property
     def count(self) -> int:
         return len(self.offsets) - 1
+
+    def set_sample(self, card_ids: list[str]) -> None:
+        """Which cards the stored sample counts were counted against (a hash of each id)."""
+        if "sample_rate" in self._parts and len(card_ids) == self.count:
+            self.sampled = in_sample(card_ids, float(np.asarray(self._parts["sample_rate"])[0]))
+
+    def common_of(self, row: int, exclude: set[int] | None = None) -> np.ndarray:
+        """Template flags of ``row``'s keypoints; with ``exclude``, as a DB without those cards
+        would flag them: their close keypoints taken out of the stored counts. Leave-one-out
+        calibration then scores a left-out card's twin as a card not in the catalogue sees it
+        (docs/recognizer.md, "Unknown: calibration"). Stored flags when the counts are absent."""
+        a, b = int(self.offsets[row]), int(self.offsets[row + 1])
+        flags = self.common[a:b]
+        z = self._parts
+        if not exclude or self.sampled is None or len(z) < len(TEMPLATE_PARTS) or a == b:
+            return flags
+        ro = z["related_offsets"]
+        related = np.asarray(z["related_rows"][int(ro[row]) : int(ro[row + 1])])
+        cs = cr = None
+        for x in sorted(exclude):
+            in_s, in_r = bool(self.sampled[x]), bool(np.any(related == x))
+            if x == row or not (in_s or in_r):
+                continue
+            if cs is None:
+                cs = np.array(z["sample_counts"][a:b], np.int64)
+                cr = np.array(z["related_counts"][a:b], np.int64)
+            close = count_close(self._points(row), self._points(x), self.config.template())
+            cs -= close if in_s else 0
+            cr -= close if in_r else 0
+        return flags if cs is None else (cs > 0) | (cr > 0)
+
+    def _points(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        xy, desc = self.card(row)
+        return xy, cell_keys(xy, self.config.common_px), np.ascontiguousarray(desc).view(np.uint64)
 
     @classmethod
     def from_images(
@@ -254,9 +296,15 @@ class KeypointDB:
 
     # -- verification --------------------------------------------------------------
     def verify(
-        self, xy: np.ndarray, desc: np.ndarray, rows: list[int], query_hw: tuple[int, int] = CANONICAL_HW
+        self,
+        xy: np.ndarray,
+        desc: np.ndarray,
+        rows: list[int],
+        query_hw: tuple[int, int] = CANONICAL_HW,
+        exclude: set[int] | None = None,
     ) -> list[Verification]:
-        """RANSAC homography inliers of the query against each reference row in ``rows``."""
+        """RANSAC homography inliers of the query against each reference row in ``rows``
+        (``exclude``: cards counted as absent from the DB, template flags included)."""
         import cv2
 
         out = []
@@ -265,7 +313,7 @@ class KeypointDB:
         ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
         for row in rows:
             rxy, rdesc = self.card(row)
-            inl = art = distinct = 0
+            inl = art = distinct = distinct_text = 0
             qin = qtext = np.zeros(0, np.int64)
             good: list[tuple[int, int]] = []
             if len(rdesc) >= 2 and len(desc) >= 2:
@@ -290,8 +338,9 @@ class KeypointDB:
                     lo, hi = self.config.art_window
                     in_art = (ry >= lo * rh) & (ry <= hi * rh)
                     art = int(np.sum(in_art))
-                    ridx = self.offsets[row] + np.array([g[1] for g in good])[m]
-                    distinct = int(np.sum(~self.common[ridx]))
+                    ridx = np.array([g[1] for g in good])[m]
+                    own = ~self.common_of(row, exclude)[ridx]
+                    distinct, distinct_text = int(own.sum()), int(np.sum(own & ~in_art))
                     qm = np.array([g[0] for g in good], np.int64)[m]
                     qin, qtext = np.sort(qm), np.sort(qm[~in_art])
             out.append(
@@ -303,6 +352,7 @@ class KeypointDB:
                     distinct_inliers=distinct,
                     query_inliers=qin,
                     query_text=qtext,
+                    distinct_text=distinct_text,
                 )
             )
         return out

@@ -32,6 +32,7 @@ def test_bench_scale_reports_every_size_and_reuses_its_cache(
         assert {"describe", "template flags", "vote index"} <= set(b["stages_s"])
         assert ld["load_s"] > 0 and ld["rss_mb"] > 20
         assert rc["photos"] == 4 and 0 <= rc["top1"] <= 1 and 0 <= rc["unknown_accepted"] <= 1
+        assert 0 <= rc["unknown_absent"] <= 1
         assert rc["accepted_right"] + rc["accepted_wrong"] <= 1
         assert 0 < rc["ms"]["p50"] <= rc["ms"]["p95"]
         assert r["targets"]["build_s"] is None  # the build targets are at 17,592 cards only

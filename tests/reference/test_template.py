@@ -113,3 +113,44 @@ def test_map_npz_maps_what_save_npz_wrote(tmp_path) -> None:  # noqa: ANN001
     assert z["b"].tolist() == [True, False] and z["empty"].shape == (0, 32)
     np.savez_compressed(tmp_path / "c.npz", a=a)  # compressed members are read, not mapped
     assert np.array_equal(map_npz(tmp_path / "c.npz")["a"], a)
+
+
+def test_flags_without_a_card_equal_the_counts_of_a_db_without_it() -> None:
+    """Leave-one-out calibration scores against ``common_of(row, exclude)``: it must be what
+    the sample and related counts give when the excluded card takes no part in them."""
+    from pokecard.features import FeatureConfig, KeypointDB
+
+    xy, desc, off = _keypoints(12, 40, seed=3)
+    xy[off[1] + 20 : off[1] + 30] = xy[off[0] + 20 : off[0] + 30] + 1.0  # cards 0 and 1 share art
+    desc[off[1] + 20 : off[1] + 30] = desc[off[0] + 20 : off[0] + 30]
+    fcfg = FeatureConfig()
+    f = TemplateFlagger(xy, desc, off, fcfg.template())
+    ids = [f"c{i}" for i in range(12)]
+    rate = 0.5
+    sample = in_sample(ids, rate)
+    related = [np.array([1]), np.array([0])] + [np.zeros(0, np.int64)] * 10
+
+    def parts(sample: np.ndarray, related: list[np.ndarray]) -> dict[str, np.ndarray]:
+        return {
+            "sample_counts": f.sample_counts(sample),
+            "related_counts": f.related_counts(related),
+            "related_offsets": np.concatenate([[0], np.cumsum([len(r) for r in related])]),
+            "related_rows": np.concatenate(related).astype(np.int64),
+            "sample_rate": np.array([rate]),
+        }
+
+    full = parts(sample, related)
+    kdb = KeypointDB(xy, desc, off, fcfg, (full["sample_counts"] > 0) | (full["related_counts"] > 0), full)
+    kdb.set_sample(ids)
+    assert kdb.common_of(0, {1})[20:30].sum() == 0 < kdb.common_of(0)[20:30].sum()  # the shared art
+    for x in (1, int(np.flatnonzero(sample)[-1])):  # the twin, and a card of the sample
+        keep = np.arange(12) != x
+        without = parts(sample & keep, [r[r != x] for r in related])
+        for row in (0, 5):
+            a, b = off[row], off[row + 1]
+            want = (without["sample_counts"][a:b] > 0) | (without["related_counts"][a:b] > 0)
+            assert np.array_equal(kdb.common_of(row, {x}), want), (row, x)
+    assert np.array_equal(kdb.common_of(0, {0}), kdb.common_of(0))  # a row's own absence changes nothing
+    q_xy, q_desc = kdb.card(0)  # card 0 seen by a DB without it: its twin's shared art is evidence
+    stored, absent = kdb.verify(q_xy, q_desc, [1])[0], kdb.verify(q_xy, q_desc, [1], exclude={0})[0]
+    assert stored.inliers == absent.inliers >= 10 and absent.distinct_inliers >= stored.distinct_inliers + 8

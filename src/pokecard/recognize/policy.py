@@ -37,7 +37,9 @@ class Policy:
     candidates come from (embedding, votes, both). ``fast_first``: a cheap first look whose
     match is kept only when decisive. ``embed_first``: that look's embedding may answer with
     no verification. ``exhaustive``: no early stop anywhere (calibration scores every photo
-    this way, so its scores do not depend on the thresholds it calibrates)."""
+    this way, so its scores do not depend on the thresholds it calibrates). ``absent``: the
+    cards a search excludes are scored as absent from the DB, template flags included (what a
+    DB built without them would score; the benchmarks' unknowns, docs/scale.md)."""
 
     verify: bool = True
     shortlist: str = "votes"
@@ -45,6 +47,7 @@ class Policy:
     fast_first: bool = True
     embed_first: bool = False
     exhaustive: bool = False
+    absent: bool = False
     top_k: int = 5
 
     def __post_init__(self) -> None:

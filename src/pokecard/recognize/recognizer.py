@@ -221,7 +221,10 @@ class Recognizer:
             if not rows:
                 continue
             t0 = time.perf_counter()
-            ver += self.db.keypoints.verify(xy, desc, rows, query_hw=det.crop.shape[:2])
+            hw = det.crop.shape[:2]
+            ver += self.db.keypoints.verify(
+                xy, desc, rows, query_hw=hw, exclude=exclude if p.absent else None
+            )
             tm["verify"] += ms_since(t0)
             sc = Scored(det, twin_ranked(ver, self.features.score)[: p.top_k], True, tm)
             if self.decisive(sc):

@@ -117,6 +117,8 @@ class ReferenceDB:
         )
         if kdb.count != n:
             problems.append(f"keypoints.npz covers {kdb.count} cards, the manifest says {n}")
+        else:
+            kdb.set_sample(list(ids))
         if problems:
             raise ReferenceDBError(
                 f"{where}: the reference DB is inconsistent: {'; '.join(problems)}; {rebuild}"

@@ -55,7 +55,8 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
     row_of_id = {cid: r for r, cid in enumerate(rec.db.card_ids)}
     rows = [row_of_id[cat.cards[i].card_id] for i, _, _ in photos]
     rec.recognize_file(files[0])  # warm-up, not counted
-    ok = right = wrong = ooc = 0
+    absent = rec.with_policy(absent=True)
+    ok = right = wrong = ooc = ooc_absent = 0
     misses: list[dict[str, Any]] = []  # the photos whose top-1 is another card: which, and how close
     total: list[float] = []
     stages: dict[str, list[float]] = {k: [] for k in ("decode", "detect", "embed", "search", "verify")}
@@ -74,6 +75,7 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
                 right += r.card_id == truth
                 wrong += r.card_id != truth
             ooc += rec.accepts(rec.score(photo, exclude={row}))
+            ooc_absent += absent.accepts(absent.score(photo, exclude={row}))
             advance(1)
     n = len(photos)
     return {
@@ -82,6 +84,7 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
         "accepted_right": round(right / n, 4),
         "accepted_wrong": round(wrong / n, 4),
         "unknown_accepted": round(ooc / n, 4),
+        "unknown_absent": round(ooc_absent / n, 4),
         "ms": latency_summary(total),
         "stages_ms_p50": {k: latency_summary(v)["p50"] for k, v in stages.items()},
         "misses": misses,

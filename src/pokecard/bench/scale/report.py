@@ -35,10 +35,15 @@ def targets(row: dict[str, Any]) -> dict[str, bool | None]:
         "build_s": check(b.get("total_s") is not None and b["total_s"] <= 600, at_target),
         "build_rss": check(b.get("peak_rss_mb") is not None and b["peak_rss_mb"] < 8 * 1024, at_target),
         "top1": check(r.get("top1") is not None and r["top1"] >= 0.99, bool(r)),
-        "unknown": check(r.get("unknown_accepted") is not None and r["unknown_accepted"] <= 0.01, bool(r)),
+        # a card absent from the DB (flags without it), where measured: stored flags are optimistic
+        "unknown": check(_unknown(r) is not None and _unknown(r) <= 0.01, bool(r)),
         "p50": check(r.get("ms", {}).get("p50") is not None and r["ms"]["p50"] <= 40, bool(r)),
         "load": check(ld.get("load_s") is not None and ld["load_s"] <= 3, bool(ld)),
     }
+
+
+def _unknown(r: dict[str, Any]) -> float | None:
+    return r.get("unknown_absent", r.get("unknown_accepted"))
 
 
 def _pct(x: float | None) -> str:
@@ -63,7 +68,9 @@ def markdown(res: dict[str, Any], cmd: str) -> str:
         f"`{cmd}` on {res['machine_note']}; {res['photos']} held-out simulated photos per size "
         "(evaluation seeds, JPEG, `recognize_file` on one thread, decode included; one warm-up "
         "photo not counted). Unknown accepted: the same photos with their card left out of "
-        "the DB (leave-one-out). Peak RSS: `os.wait4` of the `index build` subprocess. "
+        "the DB (leave-one-out, the stored template flags, as calibration scores them); "
+        '"absent": the same with the flags a DB built without the card would have, which is '
+        "what a card not in the catalogue meets (the target's figure). Peak RSS: `os.wait4` of the `index build` subprocess. "
         "Load: import + `Recognizer(root)` in a fresh process, resident memory (VmRSS) after.",
         "",
     ]
@@ -75,7 +82,7 @@ def markdown(res: dict[str, Any], cmd: str) -> str:
     if res.get("notes"):
         out.append("")
     head = ["cards", "mode", "build s", *stages, "peak RSS MB", "DB MB", "load s", "load RSS MB",
-            "top-1", "accepted right", "accepted wrong", "unknown accepted", "p50 ms", "p95 ms"]  # fmt: skip
+            "top-1", "accepted right", "accepted wrong", "unknown accepted", "unknown accepted (absent)", "p50 ms", "p95 ms"]  # fmt: skip
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         b, rc, ld = r.get("build") or {}, r.get("recognition") or {}, r.get("load") or {}
@@ -85,7 +92,7 @@ def markdown(res: dict[str, Any], cmd: str) -> str:
                  _num(b.get("peak_rss_mb"), "{:.0f}"), _num(b.get("db_mb")), _num(ld.get("load_s"), "{:.2f}"),
                  _num(ld.get("rss_mb"), "{:.0f}"), _pct(rc.get("top1")), _pct(rc.get("accepted_right")),
                  _pct(rc.get("accepted_wrong")), _pct(rc.get("unknown_accepted")),
-                 _num(rc.get("ms", {}).get("p50")), _num(rc.get("ms", {}).get("p95"))]  # fmt: skip
+                 _pct(rc.get("unknown_absent")), _num(rc.get("ms", {}).get("p50")), _num(rc.get("ms", {}).get("p95"))]  # fmt: skip
         if r.get("error"):
             cells[2] = f"failed: {r['error']}"
         out.append("| " + " | ".join(cells) + " |")
