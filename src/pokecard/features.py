@@ -127,7 +127,6 @@ class Verification:
     query_inliers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # those of them on reference keypoints outside the art window (name, text, number)
     query_text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    distinct_text: int = 0  # distinct inliers outside the art window (name, text, number)
 
     def score(self, kind: str) -> int:
         return {"distinct": self.distinct_inliers, "art": self.art_inliers}.get(kind, self.inliers)
@@ -313,7 +312,7 @@ class KeypointDB:
         ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
         for row in rows:
             rxy, rdesc = self.card(row)
-            inl = art = distinct = distinct_text = 0
+            inl = art = distinct = 0
             qin = qtext = np.zeros(0, np.int64)
             good: list[tuple[int, int]] = []
             if len(rdesc) >= 2 and len(desc) >= 2:
@@ -339,8 +338,7 @@ class KeypointDB:
                     in_art = (ry >= lo * rh) & (ry <= hi * rh)
                     art = int(np.sum(in_art))
                     ridx = np.array([g[1] for g in good])[m]
-                    own = ~self.common_of(row, exclude)[ridx]
-                    distinct, distinct_text = int(own.sum()), int(np.sum(own & ~in_art))
+                    distinct = int(np.sum(~self.common_of(row, exclude)[ridx]))
                     qm = np.array([g[0] for g in good], np.int64)[m]
                     qin, qtext = np.sort(qm), np.sort(qm[~in_art])
             out.append(
@@ -352,7 +350,6 @@ class KeypointDB:
                     distinct_inliers=distinct,
                     query_inliers=qin,
                     query_text=qtext,
-                    distinct_text=distinct_text,
                 )
             )
         return out
