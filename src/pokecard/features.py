@@ -27,7 +27,7 @@ import numpy as np
 
 from pokecard.card import CANONICAL_HW
 from pokecard.errors import ReferenceDBError
-from pokecard.template import TemplateConfig, TemplateFlagger, cell_keys, count_close, in_sample
+from pokecard.template import COUNT_PARTS, TemplateConfig, TemplateFlagger, as_points, count_close, in_sample
 from pokecard.votes import VoteIndex
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,6 @@ def orb_features(img: np.ndarray, n: int, fast_threshold: int = 10) -> tuple[np.
     return xy, desc
 
 
-# keypoints.npz arrays of the template counts (pokecard.reference.build)
-TEMPLATE_PARTS = ("sample_counts", "related_counts", "related_offsets", "related_rows", "sample_rate")
-
-
 @dataclass
 class Verification:
     row: int
@@ -164,8 +160,9 @@ class KeypointDB:
                 f"{lsh['table_number']} x {lsh['key_size']}"
             )
         # the template counts behind the flags (keypoints.npz of a built DB): what leaving a card out undoes
-        self._parts = {k: votes[k] for k in TEMPLATE_PARTS if k in votes} if votes else {}
-        self.sampled: np.ndarray | None = None  # each card in the template sample (set_sample)
+        self._parts = {k: votes[k] for k in COUNT_PARTS if k in votes} if votes else {}
+        self._card_ids: list[str] | None = None  # set_sample: who is in the sample, hashed on first use
+        self._sampled: np.ndarray | None = None
         self.common = np.zeros(len(self.desc), bool) if common is None else np.asarray(common, bool)
         if common is None and len(self.desc):
             self.common = self._find_common()
@@ -187,25 +184,32 @@ class KeypointDB:
         return len(self.offsets) - 1
 
     def set_sample(self, card_ids: list[str]) -> None:
-        """Which cards the stored sample counts were counted against (a hash of each id)."""
+        """The card ids whose hash says which cards the stored sample counts were counted against."""
         if "sample_rate" in self._parts and len(card_ids) == self.count:
-            self.sampled = in_sample(card_ids, float(np.asarray(self._parts["sample_rate"])[0]))
+            self._card_ids = card_ids
+
+    def _in_sample(self) -> np.ndarray | None:
+        if self._sampled is None and self._card_ids is not None:  # not at load: only exclusions read it
+            self._sampled = in_sample(self._card_ids, float(np.asarray(self._parts["sample_rate"])[0]))
+        return self._sampled
 
     def common_of(self, row: int, exclude: set[int] | None = None) -> np.ndarray:
         """Template flags of ``row``'s keypoints; with ``exclude``, as a DB without those cards
-        would flag them: their close keypoints taken out of the stored counts. Leave-one-out
-        calibration then scores a left-out card's twin as a card not in the catalogue sees it
-        (docs/recognizer.md, "Unknown: calibration"). Stored flags when the counts are absent."""
+        would flag them: their close keypoints taken out of the stored counts. A left-out card's
+        twin then scores as a card not in the catalogue sees it (``Policy.absent``, the
+        benchmarks; docs/recognizer.md, "Unknown: calibration"). Stored flags when the counts
+        are absent."""
         a, b = int(self.offsets[row]), int(self.offsets[row + 1])
         flags = self.common[a:b]
         z = self._parts
-        if not exclude or self.sampled is None or len(z) < len(TEMPLATE_PARTS) or a == b:
+        sampled = self._in_sample() if exclude else None
+        if sampled is None or len(z) < len(COUNT_PARTS) or a == b:
             return flags
         ro = z["related_offsets"]
         related = np.asarray(z["related_rows"][int(ro[row]) : int(ro[row + 1])])
         cs = cr = None
         for x in sorted(exclude):
-            in_s, in_r = bool(self.sampled[x]), bool(np.any(related == x))
+            in_s, in_r = bool(sampled[x]), bool(np.any(related == x))
             if x == row or not (in_s or in_r):
                 continue
             if cs is None:
@@ -217,8 +221,7 @@ class KeypointDB:
         return flags if cs is None else (cs > 0) | (cr > 0)
 
     def _points(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        xy, desc = self.card(row)
-        return xy, cell_keys(xy, self.config.common_px), np.ascontiguousarray(desc).view(np.uint64)
+        return as_points(*self.card(row), self.config.common_px)
 
     @classmethod
     def from_images(

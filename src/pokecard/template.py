@@ -116,6 +116,17 @@ def related_cards(
 PAIR_CHUNK = 4_000_000
 
 
+# the keypoints.npz arrays of the counts (pokecard.reference.build), which an update and a
+# left-out card (pokecard.features.KeypointDB.common_of) take matches out of
+COUNT_PARTS = ("sample_counts", "related_counts", "related_offsets", "related_rows", "sample_rate")
+
+
+def as_points(xy: np.ndarray, desc: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keypoints as :func:`count_close` reads them: (xy, cell keys, 64-bit descriptor words)."""
+    xy = np.asarray(xy, np.float32)
+    return xy, cell_keys(xy, px), np.ascontiguousarray(desc, np.uint8).view(np.uint64)
+
+
 def cell_keys(xy: np.ndarray, px: float) -> np.ndarray:
     """The grid cell of each keypoint (cells of ``px``: a close pair is at most one cell apart)."""
     cell = max(1.0, float(px))

@@ -116,8 +116,8 @@ def test_map_npz_maps_what_save_npz_wrote(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_flags_without_a_card_equal_the_counts_of_a_db_without_it() -> None:
-    """Leave-one-out calibration scores against ``common_of(row, exclude)``: it must be what
-    the sample and related counts give when the excluded card takes no part in them."""
+    """An absent card's leave-one-out (``Policy.absent``) scores against ``common_of(row,
+    exclude)``: it must be what the sample and related counts give without the excluded card."""
     from pokecard.features import FeatureConfig, KeypointDB
 
     xy, desc, off = _keypoints(12, 40, seed=3)

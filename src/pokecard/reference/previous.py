@@ -20,10 +20,10 @@ from pokecard.errors import PokecardError
 from pokecard.features import FeatureConfig
 from pokecard.reference.manifest import FORMAT
 from pokecard.store import Store
-from pokecard.template import TemplateConfig, cell_keys, in_sample
+from pokecard.template import COUNT_PARTS, TemplateConfig, as_points, in_sample
 
 log = logging.getLogger(__name__)
-PARTS = ("sample_counts", "related_counts", "related_offsets", "related_rows", "sample_rate", "art_sig")
+PARTS = (*COUNT_PARTS, "art_sig")
 
 
 @dataclass
@@ -63,8 +63,7 @@ class Previous:
         """The keypoints of previous rows as :func:`pokecard.template.count_close` reads them
         (what a card that left takes away from the counts)."""
         k = self._kp_index(rows)
-        xy = np.asarray(self.kp["xy"][k], np.float32)
-        return xy, cell_keys(xy, cfg.px), np.ascontiguousarray(self.kp["desc"][k], np.uint8).view(np.uint64)
+        return as_points(self.kp["xy"][k], self.kp["desc"][k], cfg.px)
 
     def related_of(self, row: int) -> np.ndarray:
         a, b = self.kp["related_offsets"][row], self.kp["related_offsets"][row + 1]
