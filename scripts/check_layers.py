@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("pokecard.embed", 3),
     ("pokecard.features", 3),
     ("pokecard.template", 3),
+    ("pokecard.namebar", 3),
     ("pokecard.recognize", 4),
     # calibration runs the recognizer, and the build calibrates: one layer above it
     ("pokecard.reference.calibrate", 5),

@@ -123,6 +123,8 @@ class Verification:
     query_inliers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     # those of them on reference keypoints outside the art window (name, text, number)
     query_text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # the verified homography, reference (canonical card) -> query crop; None when not verified
+    H: np.ndarray | None = None
 
     def score(self, kind: str) -> int:
         return {"distinct": self.distinct_inliers, "art": self.art_inliers}.get(kind, self.inliers)
@@ -161,6 +163,10 @@ class KeypointDB:
             )
         # the template counts behind the flags (keypoints.npz of a built DB): what leaving a card out undoes
         self._parts = {k: votes[k] for k in COUNT_PARTS if k in votes} if votes else {}
+        # every card's name bar (pokecard.namebar), when the DB stores them: the answer's name check
+        self.name_strips: np.ndarray | None = votes.get("name_strip") if votes else None
+        if self.name_strips is not None and len(self.name_strips) != self.count:
+            raise ReferenceDBError(f"keypoints: {len(self.name_strips)} name bars for {self.count} cards")
         self._card_ids: list[str] | None = None  # set_sample: who is in the sample, hashed on first use
         self._sampled: np.ndarray | None = None
         self.common = np.zeros(len(self.desc), bool) if common is None else np.asarray(common, bool)
@@ -317,6 +323,7 @@ class KeypointDB:
             rxy, rdesc = self.card(row)
             inl = art = distinct = 0
             qin = qtext = np.zeros(0, np.int64)
+            hom = None
             good: list[tuple[int, int]] = []
             if len(rdesc) >= 2 and len(desc) >= 2:
                 for m in bf.knnMatch(desc, rdesc, k=2):
@@ -344,6 +351,7 @@ class KeypointDB:
                     distinct = int(np.sum(~self.common_of(row, exclude)[ridx]))
                     qm = np.array([g[0] for g in good], np.int64)[m]
                     qin, qtext = np.sort(qm), np.sort(qm[~in_art])
+                    hom = H
             out.append(
                 Verification(
                     row=int(row),
@@ -353,6 +361,7 @@ class KeypointDB:
                     distinct_inliers=distinct,
                     query_inliers=qin,
                     query_text=qtext,
+                    H=hom,
                 )
             )
         return out

@@ -80,3 +80,34 @@ def test_embed_first_share_counts_right_answers_over_the_bar_and_ahead() -> None
     got = embed_first_share(d, thr)
     assert got == {"bar": round(bar, 4), "decides": 0.4}
     assert embed_first_share({"in": [], "second": [], "ok": []}, thr)["decides"] == 0.0
+
+
+def test_the_name_bar_is_the_lowest_that_keeps_absent_cards_under_the_bound() -> None:
+    from pokecard.reference.calibrate import choose_name_bar
+
+    t = 20.0
+    # 100 absent photos: 3 clear the inlier threshold (art twins), names 0.6, 0.8, 0.9
+    absent = np.r_[[30.0, 40.0, 25.0], np.full(97, 5.0)]
+    names = np.r_[[0.6, 0.8, 0.9], np.full(97, 0.1)]
+    ins, ok = np.array([50.0, 60.0, 10.0]), np.array([True, True, True])
+    in_names = np.array([0.95, 0.85, 0.99])
+    st = choose_name_bar(t, ins, ok, in_names, absent, names, max_ooc=0.01)
+    assert st["threshold"] == pytest.approx(0.8 + 1e-6, abs=1e-4)  # only the 0.9 twin passes: 1 %
+    assert st["absent_accepted_without"] == pytest.approx(0.03)
+    assert st["absent_accepted"] == pytest.approx(0.01)
+    # of the right answers the threshold keeps (50, 60 inliers), the bar keeps both
+    assert st["in_catalogue_accepted_correct_without"] == pytest.approx(2 / 3)
+    assert st["in_catalogue_accepted_correct"] == pytest.approx(2 / 3)
+    # a bound the threshold already holds needs no bar
+    assert choose_name_bar(t, ins, ok, in_names, absent, names, max_ooc=0.05)["threshold"] == -1.0
+
+
+def test_a_name_not_read_passes_the_bar() -> None:
+    from pokecard.reference.calibrate import choose_name_bar
+
+    absent = np.array([30.0, 30.0] + [0.0] * 98)
+    names = np.array([np.nan, 0.7] + [0.0] * 98)  # the first twin's bar was flat: nothing read
+    st = choose_name_bar(20.0, np.array([50.0]), np.array([True]), np.array([np.nan]), absent, names)
+    assert st["threshold"] == pytest.approx(0.7 + 1e-6, abs=1e-4)
+    assert st["absent_accepted"] == pytest.approx(0.01)  # the unread one still counts as accepted
+    assert st["in_catalogue_accepted_correct"] == 1.0

@@ -39,6 +39,8 @@ class Scored:
     verified: bool
     timings: dict[str, float] = field(default_factory=dict)
     quad_found: bool = False  # any card-like quad in the frame (not only the one that scored best)
+    H: np.ndarray | None = None  # the best card's verified homography, reference -> crop
+    name: float | None = None  # its name bar's correlation with the photo (pokecard.namebar), once checked
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pokecard import layout
+from pokecard import layout, namebar
 from pokecard.detect import Detection
 from pokecard.embed import create_embedder
 from pokecard.embed.base import Embedder
@@ -105,8 +105,14 @@ class Recognizer:
 
     def accepts(self, sc: Scored) -> bool:
         """Whether ``sc`` names a card (status ``ok``): its best score reaches the threshold of
-        its kind and beats the second card."""
-        return beats(sc.ranked, self.threshold(sc.verified))
+        its kind and beats the second card, and the photo's name bar, where it was read, reaches
+        the calibrated name bar threshold (a card with another card's art under another name)."""
+        return beats(sc.ranked, self.threshold(sc.verified)) and self.name_ok(sc)
+
+    def name_ok(self, sc: Scored) -> bool:
+        """The name bar does not speak against the answer: not read, or at least ``min_name``."""
+        bar = self.thresholds.get("min_name")
+        return sc.name is None or bar is None or sc.name >= float(bar)
 
     def decisive(self, sc: Scored, share: float = 0.0) -> bool:
         """Whether ``sc`` ends the search. Verified: it names a card (:meth:`accepts`) by
@@ -142,12 +148,24 @@ class Recognizer:
             done = stage(self, look)
             if done is not None:
                 done.timings = dict(look.timings)
-                return done
+                return self._read_name(rgb, done)
         best = look.best
         assert best is not None, "the regions stage always scores at least the whole frame"
         best.timings = dict(look.timings)
         best.quad_found = look.quick is not None or look.regions_found
-        return best
+        return self._read_name(rgb, best)
+
+    def _read_name(self, rgb: np.ndarray, sc: Scored) -> Scored:
+        """The answer's name bar read off the photo through its verified homography (the
+        verified answers of a DB that stores name bars; docs/recognizer.md, "the name bar")."""
+        strips = self.db.keypoints.name_strips
+        if strips is None or not sc.verified or sc.H is None or not sc.ranked:
+            return sc
+        t0 = time.perf_counter()
+        H = namebar.to_photo(sc.detection.corners, sc.detection.crop.shape[:2], sc.H)
+        sc.name = namebar.name_score(rgb, H, strips[sc.ranked[0][0]])
+        sc.timings["verify"] = sc.timings.get("verify", 0.0) + ms_since(t0)
+        return sc
 
     @property
     def embed_k(self) -> int:
@@ -227,6 +245,7 @@ class Recognizer:
             )
             tm["verify"] += ms_since(t0)
             sc = Scored(det, twin_ranked(ver, self.features.score)[: p.top_k], True, tm)
+            sc.H = next((v.H for v in ver if sc.ranked and v.row == sc.ranked[0][0]), None)
             if self.decisive(sc):
                 break
         return sc

@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pokecard import __version__, layout
+from pokecard import __version__, layout, namebar
 from pokecard.card import CANONICAL_HW, CANONICAL_W
 from pokecard.catalog.build import load_processed
 from pokecard.catalog.model import Card, Catalog, read_image
@@ -110,7 +110,7 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
         reuse = prev.rows_for(ids, shas) if prev else np.full(len(ids), -1)
         clock("plan")
 
-        emb, art, xy, desc, offsets = _describe(cat, embedder, fcfg, reuse, prev, clock)
+        emb, art, names, xy, desc, offsets = _describe(cat, embedder, fcfg, reuse, prev, clock)
         search = search_settings(len(ids))
         index = make_usearch(emb, dtype=search["dtype"], hnsw=search)
         clock("vector index")
@@ -149,7 +149,15 @@ def build_reference(  # noqa: PLR0913 - one keyword per `index build` option
         lsh = fcfg.lsh
         votes = VoteIndex.build(desc, np.ones(len(desc), bool), lsh["table_number"], lsh["key_size"])
         clock("vote index")
-        keypoints = {"xy": xy, "desc": desc, "offsets": offsets, "common": common, **parts, **votes.arrays()}
+        keypoints = {
+            "xy": xy,
+            "desc": desc,
+            "offsets": offsets,
+            "common": common,
+            "name_strip": names,
+            **parts,
+            **votes.arrays(),
+        }
         publish(st, emb, index, ids, shas, cards, keypoints, manifest)
         clock("write")
         if calibrate:
@@ -256,17 +264,21 @@ def _describe(
     reuse: np.ndarray,
     prev: Previous | None,
     clock: _Clock,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Embeddings, art signatures and ORB keypoints of every card: the previous DB's rows where reusable."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings, art signatures, ORB keypoints and name bars of every card: the previous
+    DB's rows where reusable."""
     todo = [i for i in range(len(cat.cards)) if reuse[i] < 0]
     new_emb: dict[int, np.ndarray] = {}
     new_kp: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     art = np.zeros((len(cat.cards), ART_DIM), np.float32)
+    y0, y1, x0, x1 = namebar.box()
+    names = np.zeros((len(cat.cards), y1 - y0, x1 - x0), np.uint8)
 
     def one(i: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         img = canonical_crop(cat, cat.cards[i])
         xy, d = orb_features(img, fcfg.ref_features, fcfg.fast_threshold)
         art[i] = art_signature(img)
+        names[i] = namebar.strip_of(img)
         return i, img, xy, d
 
     with progress_bar(len(todo), "describing cards") as advance, ThreadPoolExecutor(2) as pool:
@@ -290,6 +302,7 @@ def _describe(
             assert prev is not None
             emb[i] = prev.emb[reuse[i]]
             art[i] = prev.kp["art_sig"][reuse[i]]
+            names[i] = prev.kp["name_strip"][reuse[i]]
             xy, d = prev.card(int(reuse[i]))
         else:
             emb[i] = new_emb[i]
@@ -300,6 +313,7 @@ def _describe(
     return (
         np.ascontiguousarray(emb),
         art,
+        names,
         np.concatenate(xs).astype(np.float32),
         np.concatenate(ds).astype(np.uint8),
         offsets,

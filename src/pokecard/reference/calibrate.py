@@ -89,6 +89,39 @@ def choose_threshold_by_source(
     return st
 
 
+def choose_name_bar(
+    t: float,
+    in_scores: np.ndarray,
+    in_correct: np.ndarray,
+    in_names: np.ndarray,
+    absent_scores: np.ndarray,
+    absent_names: np.ndarray,
+    max_ooc: float = 0.01,
+) -> dict[str, Any]:
+    """The lowest name bar (-1: none) that, with the inlier threshold ``t``, accepts at most
+    ``max_ooc`` of the photos whose card is absent from the DB. Names not read (NaN) pass:
+    the bar cannot speak against them, so they count as accepted (docs/recognizer.md)."""
+    in_names = np.where(np.isnan(in_names), np.inf, in_names)
+    absent_names = np.where(np.isnan(absent_names), np.inf, absent_names)
+    over = absent_scores >= t
+    cands = np.unique(np.concatenate([[-1.0], absent_names[over & np.isfinite(absent_names)] + 1e-6]))
+    bar = float(cands[-1])
+    for b in cands:
+        if (np.mean(over & (absent_names >= b)) if len(over) else 0.0) <= max_ooc:
+            bar = float(b)
+            break
+    ok = in_correct & (in_scores >= t)
+    n = max(len(in_scores), 1)
+    return {
+        "threshold": round(bar, 4),
+        "absent_accepted_without": float(np.mean(over)) if len(over) else 0.0,
+        "absent_accepted": float(np.mean(over & (absent_names >= bar))) if len(over) else 0.0,
+        "in_catalogue_accepted_correct_without": float(ok.sum() / n),
+        "in_catalogue_accepted_correct": float((ok & (in_names >= bar)).sum() / n),
+        "absent_photos": int(len(absent_scores)),
+    }
+
+
 def embed_first_share(d: dict[str, list[float]], threshold: float) -> dict[str, float]:
     """How often the embedding alone would have answered a calibration photo, rightly, at the
     embedding-first bar: what the first look's embedding is worth on this catalogue."""
@@ -130,6 +163,11 @@ def calibrate_reference(
     data: dict[str, dict[str, list[float]]] = {
         k: {"in": [], "second": [], "ok": [], "loo": [], "real": []} for k, _ in modes
     }
+    # the name bar: the verified answers' names, and the left-out card scored as absent from the
+    # DB (its twin's template flags as a DB without it has them), the case the bar is there for
+    names = base.db.keypoints.name_strips is not None
+    absent = recs[True].with_policy(absent=True)
+    nd: dict[str, list[float]] = {"in": [], "absent": [], "absent_name": []}
     ooc_files = (
         sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
     )
@@ -150,6 +188,11 @@ def calibrate_reference(
                 data[key]["ok"].append(float(best_row == row))
                 loo = rec.score(photo, exclude={row})
                 data[key]["loo"].append(loo.ranked[0][1] if loo.ranked else 0.0)
+                if verify and names:
+                    nd["in"].append(np.nan if sc.name is None else sc.name)
+                    lo = absent.score(photo, exclude={row})
+                    nd["absent"].append(lo.ranked[0][1] if lo.ranked else 0.0)
+                    nd["absent_name"].append(np.nan if lo.name is None else lo.name)
             advance(1)
         for p in ooc_files:
             try:
@@ -161,7 +204,21 @@ def calibrate_reference(
                 sc = recs[verify].score(img)
                 data[key]["real"].append(sc.ranked[0][1] if sc.ranked else 0.0)
             advance(1)
-    for key, _ in modes:
+    _choose(out, data, nd if names else None)
+    out["real_ooc_photos"] = len(ooc_files)
+    if "min_score" in out["thresholds"]:
+        out["embed_first"] = embed_first_share(data["min_score"], out["thresholds"]["min_score"])
+    if "min_score" not in out["thresholds"]:
+        out["thresholds"]["min_score"] = 0.5
+    return out
+
+
+def _choose(
+    out: dict[str, Any], data: dict[str, dict[str, list[float]]], nd: dict[str, list[float]] | None
+) -> None:
+    """The thresholds of each kind from the scores collected, and the name bar (``nd``: its
+    readings, None when the DB stores no name bars), into ``out``."""
+    for key in data:
         d = data[key]
         # never accept fewer than 8 geometrically consistent art matches, whatever the sample says
         floor = 8.0 if key == "min_inliers" else -1.0
@@ -172,9 +229,15 @@ def calibrate_reference(
             res = choose_threshold_by_source(ins, oks, sources, floor=float(np.ceil(res["threshold"])))
         out["thresholds"][key] = res["threshold"]
         out[key] = {**res, "ooc_photos": len(d["loo"]) + len(d["real"]), "in_photos": len(d["in"])}
-    out["real_ooc_photos"] = len(ooc_files)
-    if "min_score" in out["thresholds"]:
-        out["embed_first"] = embed_first_share(data["min_score"], out["thresholds"]["min_score"])
-    if "min_score" not in out["thresholds"]:
-        out["thresholds"]["min_score"] = 0.5
-    return out
+    if nd is not None:
+        d = data["min_inliers"]
+        res = choose_name_bar(
+            out["thresholds"]["min_inliers"],
+            np.array(d["in"]),
+            np.array(d["ok"]) > 0,
+            np.array(nd["in"], np.float64),
+            np.array(nd["absent"]),
+            np.array(nd["absent_name"], np.float64),
+        )
+        out["thresholds"]["min_name"] = res["threshold"]
+        out["min_name"] = res

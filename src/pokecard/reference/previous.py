@@ -23,7 +23,7 @@ from pokecard.store import Store
 from pokecard.template import COUNT_PARTS, TemplateConfig, as_points, in_sample
 
 log = logging.getLogger(__name__)
-PARTS = (*COUNT_PARTS, "art_sig")
+PARTS = (*COUNT_PARTS, "art_sig", "name_strip")  # an older DB without one is built afresh
 
 
 @dataclass
