@@ -112,7 +112,7 @@ def build_root(
     record = root / BUILD_FILE
     if not fresh and record.is_file() and (root / layout.REFERENCE_MANIFEST).is_file():
         got = json.loads(record.read_text())
-        if all(got.get(k) == v for k, v in want.items()):
+        if all(got.get(k) == v for k, v in want.items()) and _current(root):
             log.info("%s: reusing the reference DB built %s", root, got.get("built"))
             return root, got | {"reused": True}
     if root.exists():
@@ -202,3 +202,21 @@ def load_cost(root: Path) -> dict[str, float]:
         raise PokecardError(f"loading a Recognizer of {root} failed: {out.stderr.strip()[-500:]}")
     d = json.loads(out.stdout.strip().splitlines()[-1])
     return {k: round(float(v), 3 if k.endswith("_s") else 1) for k, v in d.items()}
+
+
+def _current(root: Path) -> bool:
+    """Whether the DB under ``root`` has every part this code's build writes (an older build's
+    DB, e.g. without name bars, would be measured without what it lacks)."""
+    import numpy as np
+
+    from pokecard.reference.previous import PARTS
+
+    try:
+        with np.load(root / layout.REFERENCE_KEYPOINTS, allow_pickle=False) as z:
+            have = set(z.files)
+    except (OSError, ValueError):
+        return False
+    missing = [p for p in PARTS if p not in have]
+    if missing:
+        log.info("%s: built without %s, building it again", root, ", ".join(missing))
+    return not missing
