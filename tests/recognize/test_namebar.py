@@ -66,6 +66,7 @@ def test_a_card_absent_from_the_db_is_not_named_after_its_art_twin(twin_root: tu
         assert sc.name is not None and sc.name < bar, (seed, sc.name)
         rec.thresholds["min_name"] = bar
         assert not rec.accepts(sc)
+        assert rec.with_policy(name_check=False).accepts(sc)  # what --no-name-check answers
         del rec.thresholds["min_name"]
     assert checked, "no photo of the absent card reached its twin: the test checks nothing"
     # the twin itself, photographed, reads its own name and stays accepted under the bar
@@ -116,3 +117,39 @@ def test_to_photo_undoes_the_crop_warp() -> None:
     pts = np.array([[10, 20], [200, 30], [120, 300]], np.float32).reshape(-1, 1, 2)
     want = cv2.perspectiveTransform(cv2.perspectiveTransform(pts, H), G)
     assert np.allclose(cv2.perspectiveTransform(pts, got), want, atol=1e-3)
+
+
+def test_the_cli_answers_unknown_unless_told_not_to_check_names(
+    twin_root: tuple[Path, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from cardlib import write_jpeg
+
+    from pokecard import layout
+    from pokecard.cli import run
+    from pokecard.recognize import Recognizer
+    from pokecard.store import open_store
+
+    src, full = twin_root
+    root = tmp_path / "root"
+    shutil.copytree(src, root)
+    st = open_store(root)
+    doc = st.get_json(layout.REFERENCE_MANIFEST)
+    doc["thresholds"]["min_name"] = 0.85  # as a calibration with twins in its sample sets it
+    st.put_json(layout.REFERENCE_MANIFEST, doc, force=True)
+    rec = Recognizer(root, threads=1, name_check=False)
+    idx = {c.card_id: i for i, c in enumerate(full.cards)}
+    photos = [tmp_path / f"absent-{s}.jpg" for s in range(4)]
+    for s, f in enumerate(photos):
+        write_jpeg(f, photo_of(full, idx[ABSENT], s))
+    named = [f for f in photos if rec.recognize_file(f).card_id == TWIN]
+    assert named, "no photo of the absent card reached its twin: the test checks nothing"
+
+    def answers(*extra: str) -> list[tuple[str, str | None]]:
+        assert run(["recognize", *map(str, named), "--root", str(root), "--json", *extra]) == 0
+        out = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+        return [(r["status"], (r.get("card") or {}).get("card_id")) for r in out]
+
+    assert answers() == [("unknown", None)] * len(named)
+    assert answers("--no-name-check") == [("ok", TWIN)] * len(named)

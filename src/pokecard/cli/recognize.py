@@ -187,6 +187,13 @@ def register(app: typer.Typer) -> None:
             "Default: on when the reference DB's thresholds were calibrated.",
             show_default=False,
         ),
+        no_name_check: bool = typer.Option(
+            False,
+            "--no-name-check",
+            help="Accept a verified card even when the photo's name bar does not read as its "
+            "name: more answers when a finger or glare covers the name, but a card that is not "
+            "in the catalogue may then be named after a card with the same art.",
+        ),
     ) -> int:
         """Recognize the card in each photo (one JSON line per image with --json)."""
         from pokecard.recognize import Recognizer
@@ -200,6 +207,7 @@ def register(app: typer.Typer) -> None:
             verify=False if no_verify else None,
             fast_first=False if no_fast else None,
             embed_first=embed_first,
+            name_check=not no_name_check,
         )
         files, bad = expand_inputs(inputs)
         results: list[Result] = [Result.failed(p, msg) for p, msg in bad]

@@ -39,7 +39,8 @@ class Policy:
     no verification. ``exhaustive``: no early stop anywhere (calibration scores every photo
     this way, so its scores do not depend on the thresholds it calibrates). ``absent``: the
     cards a search excludes are scored as absent from the DB, template flags included (what a
-    DB built without them would score; the benchmarks' unknowns, docs/scale.md)."""
+    DB built without them would score; the benchmarks' unknowns, docs/scale.md). ``name_check``:
+    a verified answer's name bar must read as the card's (``min_name``, docs/recognizer.md)."""
 
     verify: bool = True
     shortlist: str = "votes"
@@ -48,6 +49,7 @@ class Policy:
     embed_first: bool = False
     exhaustive: bool = False
     absent: bool = False
+    name_check: bool = True
     top_k: int = 5
 
     def __post_init__(self) -> None:
@@ -70,6 +72,7 @@ class Policy:
         orientations: str = "sequential",
         fast_first: bool | None = None,
         embed_first: bool | None = None,
+        name_check: bool = True,
         top_k: int = 5,
     ) -> Policy:
         """Fill the choices left to the DB (None, "auto"): verified; a model DB shortlists from
@@ -98,6 +101,7 @@ class Policy:
             orientations=orientations,
             fast_first=ff,
             embed_first=ef and v and model_db,
+            name_check=bool(name_check),
             top_k=max(1, int(top_k)),
         )
 

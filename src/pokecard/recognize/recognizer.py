@@ -54,6 +54,7 @@ class Recognizer:
         orientations: str = "sequential",
         fast_first: bool | None = None,
         embed_first: bool | None = None,
+        name_check: bool = True,
     ) -> None:
         if threads:
             cv2.setNumThreads(int(threads))
@@ -77,6 +78,7 @@ class Recognizer:
             orientations=orientations,
             fast_first=fast_first,
             embed_first=embed_first,
+            name_check=name_check,
             top_k=top_k,
         )
         self._prepare()
@@ -110,9 +112,10 @@ class Recognizer:
         return beats(sc.ranked, self.threshold(sc.verified)) and self.name_ok(sc)
 
     def name_ok(self, sc: Scored) -> bool:
-        """The name bar does not speak against the answer: not read, or at least ``min_name``."""
+        """The name bar does not speak against the answer: not checked, not read, or at least
+        ``min_name``."""
         bar = self.thresholds.get("min_name")
-        return sc.name is None or bar is None or sc.name >= float(bar)
+        return not self.policy.name_check or sc.name is None or bar is None or sc.name >= float(bar)
 
     def decisive(self, sc: Scored, share: float = 0.0) -> bool:
         """Whether ``sc`` ends the search. Verified: it names a card (:meth:`accepts`) by
