@@ -26,10 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from pokecard import atomic, layout
 from pokecard.catalog import build_catalog, load_catalog, synth_catalog
 from pokecard.catalog.synth import shared_keys
 from pokecard.errors import ConfigError, PokecardError
+from pokecard.reference.previous import PARTS
 
 log = logging.getLogger(__name__)
 
@@ -207,10 +210,6 @@ def load_cost(root: Path) -> dict[str, float]:
 def _current(root: Path) -> bool:
     """Whether the DB under ``root`` has every part this code's build writes (an older build's
     DB, e.g. without name bars, would be measured without what it lacks)."""
-    import numpy as np
-
-    from pokecard.reference.previous import PARTS
-
     try:
         with np.load(root / layout.REFERENCE_KEYPOINTS, allow_pickle=False) as z:
             have = set(z.files)
