@@ -24,10 +24,10 @@ BLUR_SIGMA = 0.8
 MIN_STD = 4.0
 
 
-def box(bar: tuple[float, float, float, float] = BAR) -> tuple[int, int, int, int]:
+def box() -> tuple[int, int, int, int]:
     """(y0, y1, x0, x1) of the bar in canonical pixels."""
     rh, rw = CANONICAL_HW
-    y0, y1, x0, x1 = bar
+    y0, y1, x0, x1 = BAR
     return int(y0 * rh), int(y1 * rh), int(x0 * rw), int(x1 * rw)
 
 
@@ -37,7 +37,7 @@ def _gray(img: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else np.asarray(img)
 
 
-def strip_of(card_rgb: np.ndarray, bar: tuple[float, float, float, float] = BAR) -> np.ndarray:
+def strip_of(card_rgb: np.ndarray) -> np.ndarray:
     """The name bar of a canonical card image (uint8 gray, :func:`box` sized)."""
     import cv2
 
@@ -45,7 +45,7 @@ def strip_of(card_rgb: np.ndarray, bar: tuple[float, float, float, float] = BAR)
     img = np.asarray(card_rgb)
     if img.shape[:2] != (rh, rw):
         img = cv2.resize(img, (rw, rh), interpolation=cv2.INTER_AREA)
-    y0, y1, x0, x1 = box(bar)
+    y0, y1, x0, x1 = box()
     return np.ascontiguousarray(_gray(img)[y0:y1, x0:x1], dtype=np.uint8)
 
 
@@ -60,9 +60,7 @@ def to_photo(corners: np.ndarray, crop_hw: tuple[int, int], H: np.ndarray) -> np
     return np.linalg.inv(to_crop) @ np.asarray(H, np.float64)
 
 
-def name_score(
-    photo: np.ndarray, H: np.ndarray, strip: np.ndarray, bar: tuple[float, float, float, float] = BAR
-) -> float | None:
+def name_score(photo: np.ndarray, H: np.ndarray, strip: np.ndarray) -> float | None:
     """Normalized cross-correlation (best over shifts of up to ``SHIFT_PX``) of the photo's
     name bar, seen through ``H`` (reference -> photo), with the candidate's ``strip``; None
     when the candidate's bar is too flat to read (nothing then speaks against it)."""
@@ -71,7 +69,7 @@ def name_score(
     ref = np.asarray(strip, np.float32)
     if ref.size == 0 or float(ref.std()) < MIN_STD:
         return None
-    y0, y1, x0, x1 = box(bar)
+    y0, y1, x0, x1 = box()
     m = SHIFT_PX
     shift = np.array([[1, 0, x0 - m], [0, 1, y0 - m], [0, 0, 1]], np.float64)
     size = (x1 - x0 + 2 * m, y1 - y0 + 2 * m)
