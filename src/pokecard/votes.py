@@ -106,22 +106,20 @@ class VoteIndex:
         q = np.ascontiguousarray(query, np.uint8)
         if len(q) == 0 or self.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        qs, rs = [], []
-        for t in range(len(self.bits)):
-            k = _keys(q, self.bits[t])
-            lo = np.asarray(self.starts[t][k], np.int64)
-            n = np.asarray(self.starts[t][k + 1], np.int64) - lo
-            n[n > bucket_cap] = 0
-            total = int(n.sum())
-            if total == 0:
-                continue
-            qs.append(np.repeat(np.arange(len(q)), n))
-            # positions lo..hi-1 of every bucket, concatenated
-            start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-            rs.append(np.asarray(self.order[t][start + np.arange(total)], np.int64))
-        if not qs:
+        tables = len(self.bits)
+        # every (table, query) bucket at once, table-major (a loop over tables cost 3 ms a photo)
+        keys = query_keys(q, self.bits).T  # [T, n]
+        t_of = np.repeat(np.arange(tables), len(q))
+        lo = np.asarray(self.starts[t_of, keys.reshape(-1)], np.int64)
+        n = np.asarray(self.starts[t_of, keys.reshape(-1) + 1], np.int64) - lo
+        n[n > bucket_cap] = 0
+        total = int(n.sum())
+        if total == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        qi, ri = np.concatenate(qs), np.concatenate(rs)
+        qi = np.repeat(np.tile(np.arange(len(q)), tables), n)
+        # positions lo..hi-1 of every bucket, concatenated, in their table's row order
+        start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+        ri = np.asarray(self.order[np.repeat(t_of, n), start + np.arange(total)], np.int64)
         words = np.ascontiguousarray(desc[ri]).view(np.uint64)  # [n, 4]: popcount per 64-bit word
         dist = np.bitwise_count(q.view(np.uint64)[qi] ^ words).sum(1, dtype=np.int64)
         # per query the smallest (distance, row): one pass, no sort of the candidates
@@ -143,6 +141,15 @@ def _sort_keys(keys: np.ndarray, key_size: int) -> np.ndarray:
     half = (key_size + 1) // 2
     o = np.argsort((keys & ((1 << half) - 1)).astype(np.uint16), kind="stable")
     return o[np.argsort((keys[o] >> half).astype(np.uint16), kind="stable")]
+
+
+def query_keys(desc: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """The key of every descriptor in every table ([n, T]), as :func:`_keys` gives it one table
+    at a time: a few descriptors' bits unpacked once (the build's millions use :func:`_keys`)."""
+    bits = np.asarray(bits, np.int64)
+    unpacked = np.unpackbits(np.ascontiguousarray(desc, np.uint8), axis=1)  # column b: bit b, MSB-first
+    sel = unpacked[:, bits.reshape(-1)].reshape(len(desc), *bits.shape).astype(np.int64)
+    return (sel << np.arange(bits.shape[1], dtype=np.int64)).sum(axis=2)
 
 
 def _keys(desc: np.ndarray, bits: np.ndarray) -> np.ndarray:

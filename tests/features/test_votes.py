@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pokecard.votes import VoteIndex, _keys
+from pokecard.votes import VoteIndex, _keys, query_keys
 
 
 def _ham(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -32,6 +32,19 @@ def test_nearest_is_the_closest_candidate_of_the_query_buckets() -> None:
         assert d[q, r] == d[q, best]
     # a distorted copy finds its original (it shares most buckets with it)
     assert np.mean(ri[np.isin(qi, np.arange(50))] == qi) > 0.9
+
+
+def test_a_query_keys_every_table_at_once_as_the_build_keys_one() -> None:
+    rng = np.random.default_rng(5)
+    desc = rng.integers(0, 256, (64, 32), dtype=np.uint8)
+    bits = np.stack([rng.choice(256, 20, replace=False) for _ in range(7)])
+    keys = query_keys(desc, bits)
+    assert keys.shape == (64, 7)
+    for t in range(7):
+        assert np.array_equal(keys[:, t], _keys(desc, bits[t]))
+    one = np.zeros((1, 32), np.uint8)
+    one[0, 0] = 0x80  # bit 0 is the first byte's most significant bit
+    assert query_keys(one, np.array([[0, 1]]))[0, 0] == 1 and query_keys(one, np.array([[1, 0]]))[0, 0] == 2
 
 
 def test_the_distance_limit_the_mask_and_the_bucket_cap() -> None:
