@@ -6,7 +6,7 @@
   - ``shortlist``: which cards share the most descriptors with the query (an LSH index of
     the reference descriptors stored with the DB, :mod:`pokecard.votes`; nearest-neighbour
     votes per card). Needs no training.
-  - ``verify``: for each shortlisted card, ratio-test matches + RANSAC homography; the
+  - ``verify``: for each shortlisted card, ratio-test matches + a robust homography (USAC); the
     count of inliers on *distinctive* reference keypoints re-ranks the shortlist and is the
     principled unknown test. Keypoints that another card has at the same place (frame,
     text box, energy symbols: the template) are flagged at build time and do not count,
@@ -46,6 +46,10 @@ class FeatureConfig:
     ratio: float = 0.8  # Lowe ratio test in verification
     ransac_px: float = 6.0  # reprojection threshold in canonical-crop pixels
     ransac_iters: int = 500  # RANSAC iteration cap (a wrong card, with few inliers, always runs to it)
+    # the homography estimator: "usac" (OpenCV's USAC_FAST: the same inliers, 16x faster on a
+    # wrong card's matches; docs/scale.md, "Sixth round") or "ransac" (a DB built before it;
+    # its thresholds were calibrated on RANSAC's inlier counts)
+    homography: str = "usac"
     shortlist: int = 4  # cards verified per photo
     # The art window (share of the canonical height): frame, text box and symbols are shared
     # by every card of a template, the art is not, so only inliers here count as evidence.
@@ -65,7 +69,7 @@ class FeatureConfig:
     # the vote index (pokecard.votes): tables x key bits of each ORB descriptor, one bucket
     # probed per table; a bucket over the cap is skipped (docs/scale.md)
     lsh: dict[str, int] = field(default_factory=lambda: {"table_number": 12, "key_size": 20})
-    vote_bucket_cap: int = 64
+    vote_bucket_cap: int = 32
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,8 +87,22 @@ class FeatureConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
+        """The settings a DB was built with; what its manifest predates keeps that build's value
+        (its calibration was measured with it)."""
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in known})
+        legacy = {"homography": "ransac", "vote_bucket_cap": 64}
+        return cls(**(legacy | {k: v for k, v in d.items() if k in known}))
+
+    def homography_method(self) -> int:
+        """The OpenCV flag of :attr:`homography`."""
+        import cv2
+
+        methods = {"usac": cv2.USAC_FAST, "ransac": cv2.RANSAC}
+        if self.homography not in methods:
+            raise ReferenceDBError(
+                f"features.homography {self.homography!r} is not a homography estimator: use {' or '.join(methods)}"
+            )
+        return methods[self.homography]
 
 
 def _gray(img: np.ndarray) -> np.ndarray:
@@ -317,6 +335,7 @@ class KeypointDB:
 
         out = []
         bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+        method = self.config.homography_method()
         rh, rw = CANONICAL_HW
         ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
         for row in rows:
@@ -335,7 +354,7 @@ class KeypointDB:
                 H, mask = cv2.findHomography(
                     r,
                     q,
-                    cv2.RANSAC,
+                    method,
                     self.config.ransac_px,
                     maxIters=int(self.config.ransac_iters),
                     confidence=0.99,

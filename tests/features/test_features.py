@@ -44,3 +44,35 @@ def test_verify_of_a_featureless_query_scores_nothing(small_catalog) -> None:  #
     assert len(desc) == 0
     assert [(v.row, v.inliers, v.matches) for v in kdb.verify(xy, desc, [0, 1])] == [(0, 0, 0), (1, 0, 0)]
     assert not kdb.votes(desc).any()
+
+
+def test_both_homography_estimators_find_the_same_card_and_an_old_db_keeps_ransac(small_catalog) -> None:  # noqa: ANN001
+    import pytest
+
+    from pokecard.errors import ReferenceDBError
+
+    cards = _cards(small_catalog)
+    h, w = CANONICAL_HW
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[14, 9], [w - 6, 20], [w - 16, h - 10], [5, h - 22]])
+    true_h = cv2.getPerspectiveTransform(src, dst)
+    query = cv2.warpPerspective(cards[2], true_h, (w, h))
+    got = {}
+    for method in ("usac", "ransac"):
+        cfg = FeatureConfig(homography=method)
+        kdb = KeypointDB.from_images(cards, cfg)
+        xy, desc = orb_features(query, cfg.query_features, cfg.fast_threshold)
+        ver = {v.row: v for v in kdb.verify(xy, desc, [0, 1, 2, 3])}
+        assert max(ver, key=lambda r: ver[r].inliers) == 2
+        corners = cv2.perspectiveTransform(src.reshape(-1, 1, 2), ver[2].H).reshape(-1, 2)
+        assert np.abs(corners - dst).max() < 4.0, method  # the warp that made the query
+        got[method] = ver[2].inliers
+    assert abs(got["usac"] - got["ransac"]) <= 0.1 * got["ransac"]
+    # a manifest from before the setting was calibrated on RANSAC's counts: it keeps them
+    old = FeatureConfig.from_dict({"ref_features": 300})
+    assert old.homography == "ransac" and old.vote_bucket_cap == 64
+    assert (
+        FeatureConfig.from_dict(FeatureConfig().as_dict()).homography == FeatureConfig().homography == "usac"
+    )
+    with pytest.raises(ReferenceDBError, match="'magic' is not a homography estimator"):
+        FeatureConfig(homography="magic").homography_method()

@@ -32,6 +32,7 @@ from pokecard import atomic, layout
 from pokecard.catalog import build_catalog, load_catalog, synth_catalog
 from pokecard.catalog.synth import shared_keys
 from pokecard.errors import ConfigError, PokecardError
+from pokecard.features import FeatureConfig
 from pokecard.reference.previous import PARTS
 
 log = logging.getLogger(__name__)
@@ -208,14 +209,22 @@ def load_cost(root: Path) -> dict[str, float]:
 
 
 def _current(root: Path) -> bool:
-    """Whether the DB under ``root`` has every part this code's build writes (an older build's
-    DB, e.g. without name bars, would be measured without what it lacks)."""
+    """Whether the DB under ``root`` is what this code builds: every part its build writes (an
+    older build's DB, e.g. without name bars, would be measured without what it lacks) and
+    this code's feature settings (a DB keeps the settings it was calibrated with)."""
     try:
         with np.load(root / layout.REFERENCE_KEYPOINTS, allow_pickle=False) as z:
             have = set(z.files)
+        man = json.loads((root / layout.REFERENCE_MANIFEST).read_text())
     except (OSError, ValueError):
         return False
     missing = [p for p in PARTS if p not in have]
     if missing:
         log.info("%s: built without %s, building it again", root, ", ".join(missing))
-    return not missing
+        return False
+    ours = json.loads(json.dumps(FeatureConfig().as_dict()))
+    theirs = json.loads(json.dumps(FeatureConfig.from_dict(man.get("features") or {}).as_dict()))
+    changed = sorted(k for k in ours if ours[k] != theirs.get(k))
+    if changed:
+        log.info("%s: built with other feature settings (%s), building it again", root, ", ".join(changed))
+    return not changed
