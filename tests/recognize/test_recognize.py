@@ -394,3 +394,46 @@ def test_exhaustive_scores_bound_what_any_early_stop_returns(
                 rec.thresholds = {"min_score": thr[0], "min_inliers": thr[1]}
                 got = rec.score(photo).ranked
                 assert got and got[0][1] <= top + 1e-6
+
+
+def test_a_fast_quad_around_the_card_is_refit_to_the_card_by_its_match(
+    tf_rec: Recognizer, small_catalog
+) -> None:  # noqa: ANN001
+    """A fast quad holding the card with a margin (a sleeve, the card with its neighbours): the
+    fast look's verified match places the card's own outline, which is then scored as a region;
+    a fast quad that already is the outline, or a match with no homography, places nothing."""
+    import pokecard.recognize.stages as S
+    from pokecard.detect import Detection
+    from pokecard.detect.geometry import corner_error, warp
+    from pokecard.photo import PhotoConfig, eval_seed, simulate_scene
+    from pokecard.recognize.look import Look
+
+    i = 3
+    photo, truth = simulate_scene(
+        small_catalog.load_image(small_catalog.cards[i]), eval_seed(i, 2), PhotoConfig.eval()
+    )
+    h, w = photo.shape[:2]
+
+    def look_at(corners: np.ndarray) -> Look:
+        c = np.clip(corners, 0, [w - 1, h - 1]).astype(np.float32)
+        look = Look(photo, None)
+        look.quick = Detection(c, warp(photo, c), True, 0.5)
+        look.keep(tf_rec.score_region(look.quick, None))
+        return look
+
+    centre = truth.mean(axis=0)
+    loose = look_at(centre + 1.2 * (truth - centre))
+    assert loose.best is not None and loose.best.H is not None
+    placed = S.refit_corners(loose)
+    assert placed is not None and corner_error(placed, truth) < 0.03
+    assert corner_error(loose.quick.corners, truth) > 0.1
+    sc = S.stage_refit(tf_rec, loose)
+    assert sc is not None and tf_rec.db.card_ids[sc.ranked[0][0]] == small_catalog.cards[i].card_id
+    assert loose.refit is not None
+    assert S.refit_corners(look_at(truth)) is None  # already the card's outline
+    blank = Look(photo, None)
+    blank.quick = Detection(truth.astype(np.float32), np.full((352, 252, 3), 128, np.uint8), True, 0.5)
+    blank.keep(tf_rec.score_region(blank.quick, None))
+    assert S.refit_corners(blank) is None and S.stage_refit(tf_rec, blank) is None
+    assert S.stage_refit in tf_rec.stages()
+    assert S.stage_refit not in tf_rec.with_policy(verify=False).stages()

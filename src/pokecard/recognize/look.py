@@ -54,6 +54,7 @@ class Look:
     )
     quick: Detection | None = None  # the fast look's quad
     quick_emb: list[tuple[int, float]] | None = None  # its embedding top-k, when computed
+    refit: Detection | None = None  # the card's outline placed by the fast look's match, when scored
     best: Scored | None = None  # the best region scored so far
     regions_found: bool = False
 

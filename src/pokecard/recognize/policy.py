@@ -19,6 +19,9 @@ STOP_FACTOR = 2.0
 # ...or when it names a card this many times the second card's score: at 17,592 cards most
 # right answers clear the threshold by less than 2 x, far ahead of any other card (docs/scale.md)
 STOP_RATIO = 3.0
+# The fast look's best card places its own outline in the photo (the refit stage) from this
+# many distinctive inliers: fewer make the homography too loose to place it (docs/scale.md).
+REFIT_MIN_SCORE = 6
 # A cosine decides only this share of the way from its calibrated threshold to 1: the fast
 # look's rougher quad, and an answer with no verification at all (docs/recognizer.md).
 FAST_COSINE_SHARE = 0.5

@@ -26,6 +26,7 @@ from pokecard.recognize.stages import (
     stage_embedding_first,
     stage_fast_detect,
     stage_fast_look,
+    stage_refit,
     stage_regions,
     stage_whole_frame,
 )
@@ -142,6 +143,8 @@ class Recognizer:
             if self.policy.embed_first:
                 out.append(stage_embedding_first)
             out.append(stage_fast_look)
+            if self.policy.verify:
+                out.append(stage_refit)
         return [*out, stage_regions, stage_whole_frame]
 
     def score(self, rgb: np.ndarray, exclude: set[int] | None = None) -> Scored:
