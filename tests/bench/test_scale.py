@@ -68,8 +68,8 @@ def test_bench_scale_reports_every_size_and_reuses_its_cache(
     # ...or was built with other feature settings (a DB keeps the ones it was calibrated with)
     man_file = next((work / "roots").glob("*12*/training-free")) / "data/reference/manifest.json"
     man = json.loads(man_file.read_text())
-    man["features"]["homography"] = "ransac"
+    man["features"]["homography"] = "usac"
     man_file.write_text(json.dumps(man))
     other = scale.run((12,), photos=2, work=work, modes=("training-free",), real=None, calibrate=False)
     assert not other["rows"][0]["build"]["reused"]
-    assert json.loads(man_file.read_text())["features"]["homography"] == "usac"
+    assert json.loads(man_file.read_text())["features"]["homography"] == "ransac"
