@@ -114,6 +114,12 @@ def related_cards(
 
 # pairs materialized at once when counting close keypoints (about 200 MB of indices)
 PAIR_CHUNK = 4_000_000
+# related keypoints gathered for one block of cards (about 100 MB of positions, keys and words)
+RELATED_BLOCK = 2_000_000
+# the sample part groups query keypoints by cells of px / SAMPLE_SPLIT (fewer pairs per group)
+SAMPLE_SPLIT = 2
+# a card's cell keys are offset by its place in a block times this (cell keys stay below 2^40)
+TAG_KEY = 1 << 40
 
 
 # the keypoints.npz arrays of the counts (pokecard.reference.build), which an update and a
@@ -159,6 +165,8 @@ def _close_pairs(
     b_xy, b_key, b_words = b
     if len(a_xy) == 0 or len(b_xy) == 0:
         return
+    ax, ay = np.ascontiguousarray(a_xy[:, 0]), np.ascontiguousarray(a_xy[:, 1])
+    bx, by = np.ascontiguousarray(b_xy[:, 0]), np.ascontiguousarray(b_xy[:, 1])
     order = np.argsort(b_key, kind="stable")
     bk = b_key[order]
     want = (a_key[:, None] + _OFFSETS[None, :]).reshape(-1)
@@ -174,9 +182,15 @@ def _close_pairs(
             continue
         ai = s + np.repeat(np.arange(len(c)) // len(_OFFSETS), c)
         bi = order[np.repeat(lo[w] - np.concatenate([[0], np.cumsum(c)[:-1]]), c) + np.arange(total)]
-        ok = np.abs(a_xy[ai] - b_xy[bi]).max(axis=1) <= cfg.px
+        # x, then y, then the bits, each on the survivors (a reduce over a short axis is slow)
+        ok = np.abs(ax[ai] - bx[bi]) <= cfg.px
         ai, bi = ai[ok], bi[ok]
-        ham = np.bitwise_count(a_words[ai] ^ b_words[bi]).sum(axis=1)
+        ok = np.abs(ay[ai] - by[bi]) <= cfg.px
+        ai, bi = ai[ok], bi[ok]
+        bits = np.bitwise_count(a_words[ai] ^ b_words[bi])
+        ham = bits[:, 0].astype(np.uint16)
+        for k in range(1, bits.shape[1]):
+            ham += bits[:, k]
         close = ham <= cfg.distance
         yield ai[close], bi[close]
 
@@ -193,24 +207,34 @@ class TemplateFlagger:
         self.owner = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
         self.key = cell_keys(self.xy, cfg.px)
 
-    # -- the sample part: per grid cell, one BLAS product of 0/1 bit vectors -------------
+    # -- the sample part: per fine grid cell, one BLAS product of 0/1 bit vectors ----------
     def sample_counts(self, sample: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Per keypoint of ``rows`` (all when None; 0 elsewhere), its close keypoints on the
-        other cards of ``sample`` (bool per card)."""
+        other cards of ``sample`` (bool per card).
+
+        Query keypoints are grouped by cells of px / SAMPLE_SPLIT, so a group's reference set
+        (the cells within px of it) is a (2 + 1 / SAMPLE_SPLIT)^2 px^2 window, not 9 px^2."""
         counts = np.zeros(len(self.desc), np.int32)
         ref = np.flatnonzero(np.asarray(sample, bool)[self.owner])
         qry = np.arange(len(self.desc)) if rows is None else self.keypoints_of(rows)
         if len(ref) == 0 or len(qry) == 0:
             return counts
-        r_order = ref[np.argsort(self.key[ref], kind="stable")]
-        r_key = self.key[r_order]
-        q_order = qry[np.argsort(self.key[qry], kind="stable")]
-        q_key = self.key[q_order]
+        fine = max(1.0, float(self.cfg.px)) / SAMPLE_SPLIT
+        reach = math.ceil(float(self.cfg.px) / fine)
+        around = np.array(
+            [dx * CELL_KEY + dy for dx in range(-reach, reach + 1) for dy in range(-reach, reach + 1)],
+            np.int64,
+        )
+        ref_key, qry_key = cell_keys(self.xy[ref], fine), cell_keys(self.xy[qry], fine)
+        o = np.argsort(ref_key, kind="stable")
+        r_order, r_key = ref[o], ref_key[o]
+        o = np.argsort(qry_key, kind="stable")
+        q_order, q_key = qry[o], qry_key[o]
         cells, starts = np.unique(q_key, return_index=True)
         ends = np.append(starts[1:], len(q_key))
         for c, a, b in zip(cells.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            lo = np.searchsorted(r_key, c + _OFFSETS, "left")
-            hi = np.searchsorted(r_key, c + _OFFSETS, "right")
+            lo = np.searchsorted(r_key, c + around, "left")
+            hi = np.searchsorted(r_key, c + around, "right")
             near = np.concatenate([r_order[x:y] for x, y in zip(lo, hi, strict=True)])
             if len(near):
                 mine = q_order[a:b]
@@ -239,13 +263,63 @@ class TemplateFlagger:
     # -- the related part: per card, a grid join with the keypoints of its related cards --
     def related_counts(self, related: Sequence[np.ndarray], rows: Iterable[int] | None = None) -> np.ndarray:
         """Per keypoint of the cards ``rows`` (all when None; 0 elsewhere), its close keypoints
-        on the card's related cards."""
+        on the card's related cards.
+
+        A pair of counted cards related both ways is joined once and counted on both sides, and
+        cards are joined a block at a time (one grid join per block, each card's cell keys
+        tagged with its place in the block): per card, the numpy calls cost more than its pairs."""
+        n = len(related)
         counts = np.zeros(len(self.desc), np.int32)
-        for c in range(len(related)) if rows is None else rows:
-            a, b = self.offsets[c], self.offsets[c + 1]
-            if len(related[c]) and a < b:
-                counts[a:b] = self.counts_against(np.arange(a, b), self.points(related[c]))
+        cards = np.arange(n, dtype=np.int64) if rows is None else np.fromiter(rows, np.int64)
+        rel = [np.asarray(related[c], np.int64) for c in cards.tolist()]
+        src = np.repeat(cards, [len(r) for r in rel])
+        dst = np.concatenate(rel) if rel else np.zeros(0, np.int64)
+        code = np.unique(src * n + dst)
+        mutual = np.isin(dst * n + src, code)  # (dst, src) is there too: dst is counted and has src
+        sizes = np.diff(self.offsets)
+        keep = (~mutual | (src < dst)) & (sizes[src] > 0) & (sizes[dst] > 0)
+        src, dst, both = src[keep], dst[keep], mutual[keep]
+        # blocks of whole cards (src is grouped by card), about RELATED_BLOCK related keypoints each
+        load = np.cumsum(sizes[dst])
+        cut = np.searchsorted(
+            load, np.arange(RELATED_BLOCK, int(load[-1]) if len(load) else 0, RELATED_BLOCK)
+        )
+        bounds = [0]
+        for c in cut.tolist():
+            while c < len(src) and c > 0 and src[c] == src[c - 1]:
+                c += 1
+            if c > bounds[-1]:
+                bounds.append(c)
+        bounds.append(len(src))
+        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+            if e > s:
+                self._related_block(src[s:e], dst[s:e], both[s:e], counts)
         return counts
+
+    def _related_block(self, src: np.ndarray, dst: np.ndarray, both: np.ndarray, counts: np.ndarray) -> None:
+        """Add the close keypoints of the card pairs (``src``, ``dst``) in one join: ``src``'s
+        keypoints get theirs on ``dst``, and ``dst``'s get theirs on ``src`` where ``both``.
+        Every key is offset by the src card's place in the block, so two pairs never meet."""
+        sizes = np.diff(self.offsets)
+        cards, place = np.unique(src, return_inverse=True)
+        mine = self.keypoints_of(cards)
+        mine_tag = np.repeat(np.arange(len(cards), dtype=np.int64), sizes[cards])
+        theirs = self.keypoints_of(dst)
+        theirs_tag = np.repeat(place.astype(np.int64), sizes[dst])
+        theirs_both = np.repeat(both, sizes[dst])
+        t = (self.xy[mine], self.key[mine] + mine_tag * TAG_KEY, self.words[mine])
+        r = (self.xy[theirs], self.key[theirs] + theirs_tag * TAG_KEY, self.words[theirs])
+        got_t = np.zeros(len(mine), np.int64)
+        got_r = np.zeros(len(theirs), np.int64)
+        small_is_t = len(mine) <= len(theirs)  # enumerated from the smaller side, as count_close
+        for i, j in _close_pairs(t, r, self.cfg) if small_is_t else _close_pairs(r, t, self.cfg):
+            ti, ri = (i, j) if small_is_t else (j, i)
+            got_t += np.bincount(ti, minlength=len(mine))
+            got_r += np.bincount(ri, minlength=len(theirs))
+        counts[mine] += got_t.astype(np.int32)
+        back = theirs_both & (got_r > 0)
+        if back.any():
+            counts += np.bincount(theirs[back], weights=got_r[back], minlength=len(counts)).astype(np.int32)
 
     # -- an update: the counts a card adds or takes away ---------------------------------
     def points(self, rows: Iterable[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -258,5 +332,11 @@ class TemplateFlagger:
         return count_close((self.xy[kps], self.key[kps], self.words[kps]), ref, self.cfg)
 
     def keypoints_of(self, rows: Iterable[int]) -> np.ndarray:
-        parts = [np.arange(self.offsets[r], self.offsets[r + 1]) for r in rows]
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        """The keypoint indices of the cards ``rows``, in that order (repeats kept)."""
+        r = np.fromiter(rows, np.int64) if not isinstance(rows, np.ndarray) else rows.astype(np.int64)
+        lens = self.offsets[r + 1] - self.offsets[r]
+        total = int(lens.sum())
+        if total == 0:
+            return np.zeros(0, np.int64)
+        starts = np.cumsum(lens) - lens  # where each card's run begins in the result
+        return np.repeat(self.offsets[r] - starts, lens) + np.arange(total, dtype=np.int64)

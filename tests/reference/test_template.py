@@ -39,13 +39,17 @@ def _naive(
     return out
 
 
-def test_sample_part_equals_the_pairwise_definition() -> None:
+def test_sample_part_equals_the_pairwise_definition(monkeypatch: pytest.MonkeyPatch) -> None:
     xy, desc, off = _keypoints(12, 40, seed=1)
     cfg = TemplateConfig()
     f = TemplateFlagger(xy, desc, off, cfg)
     owner = np.repeat(np.arange(12), 40)
     everyone = f.sample_counts(np.ones(12, bool))
     assert np.array_equal(everyone, _naive(xy, desc, owner, [set(range(12))] * 12, cfg))
+    for split in (1, 3):  # query cells of px, px / 3: the same counts
+        monkeypatch.setattr(template, "SAMPLE_SPLIT", split)
+        assert np.array_equal(f.sample_counts(np.ones(12, bool)), everyone)
+    monkeypatch.undo()
     flags = everyone.reshape(12, 40) > 0
     assert flags[:, :20].mean() > 0.95  # the planted template is found
     assert flags[:, 20:].mean() < 0.05  # random keypoints are not
@@ -86,6 +90,47 @@ def test_related_part_equals_the_pairwise_definition() -> None:
     owner = np.repeat(np.arange(8), 30)
     assert np.array_equal(got, _naive(xy, desc, owner, [set(r.tolist()) for r in related], cfg))
     assert got.any()
+
+
+def test_related_part_in_blocks_equals_card_by_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cards joined a block at a time (keys tagged per card), and a pair related both ways joined
+    once for both cards, count exactly what each card against its own related cards counts."""
+    xy, desc, off = _keypoints(10, 30, seed=4)
+    f = TemplateFlagger(xy, desc, off, TemplateConfig())
+    near = np.array(
+        [[1, 2], [3, -1], [-1, -1], [4, 5], [6, -1], [-1, -1], [7, 8], [9, -1], [-1, -1], [-1, -1]]
+    )
+    mutual = related_cards(near, None, None, 16)
+    one_way = list(mutual)
+    one_way[2] = np.zeros(0, np.int64)  # 0 counts against 2, 2 not against 0
+    one_way[5] = np.array([3, 9])  # 5 against 9, 9 not against 5
+
+    def card_by_card(related: list[np.ndarray], rows: list[int]) -> np.ndarray:
+        out = np.zeros(len(desc), np.int32)
+        for c in rows:
+            if len(related[c]):
+                kp = f.keypoints_of([c])
+                out[kp] = f.counts_against(kp, f.points(related[c]))
+        return out
+
+    for related in (mutual, one_way):
+        want = card_by_card(related, list(range(10)))
+        assert want.any()
+        monkeypatch.setattr(template, "RELATED_BLOCK", 2_000_000)
+        assert np.array_equal(f.related_counts(related), want)  # all cards in one block
+        monkeypatch.setattr(template, "RELATED_BLOCK", 45)  # a block every card or two
+        assert np.array_equal(f.related_counts(related), want)
+        # some cards only (an update): the others' keypoints stay at 0
+        assert np.array_equal(f.related_counts(related, rows=[6, 0, 3]), card_by_card(related, [6, 0, 3]))
+
+
+def test_keypoints_of_keeps_the_order_and_repeats_of_its_rows() -> None:
+    xy, desc, off = _keypoints(4, 20, seed=5)
+    f = TemplateFlagger(xy, desc, off, TemplateConfig())
+    card = [list(range(20 * i, 20 * i + 20)) for i in range(4)]
+    assert f.keypoints_of([2, 0, 2]).tolist() == card[2] + card[0] + card[2]
+    assert f.keypoints_of(np.array([3])).tolist() == card[3]
+    assert f.keypoints_of([]).tolist() == [] and f.keypoints_of(range(1, 2)).tolist() == card[1]
 
 
 def test_related_cards_are_symmetric_and_include_the_same_name() -> None:
