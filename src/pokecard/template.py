@@ -146,12 +146,26 @@ def count_close(
 ) -> np.ndarray:
     """Per keypoint of ``t``, how many keypoints of ``r`` are close to it (within ``cfg.px`` in
     x and y and ``cfg.distance`` bits); each of ``t``, ``r`` is (xy, cell keys, 64-bit words)."""
-    counts = np.zeros(len(t[0]), np.int64)
+    return _close_counts(t, r, cfg)[0]
+
+
+def _close_counts(
+    t: tuple[np.ndarray, np.ndarray, np.ndarray],
+    r: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cfg: TemplateConfig,
+    back: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`count_close`, and with ``back`` also per keypoint of ``r`` its close ones in ``t``."""
+    got_t = np.zeros(len(t[0]), np.int64)
+    got_r = np.zeros(len(r[0]), np.int64) if back else None
     # the pairs are enumerated from the smaller side into the larger one, sorted by cell
     small_is_t = len(t[0]) <= len(r[0])
-    for ti, ri in _close_pairs(t, r, cfg) if small_is_t else _close_pairs(r, t, cfg):
-        counts += np.bincount(ti if small_is_t else ri, minlength=len(counts))
-    return counts.astype(np.int32)
+    for i, j in _close_pairs(t, r, cfg) if small_is_t else _close_pairs(r, t, cfg):
+        ti, ri = (i, j) if small_is_t else (j, i)
+        got_t += np.bincount(ti, minlength=len(got_t))
+        if got_r is not None:
+            got_r += np.bincount(ri, minlength=len(got_r))
+    return got_t.astype(np.int32), got_r
 
 
 def _close_pairs(
@@ -204,7 +218,8 @@ class TemplateFlagger:
         self.words = self.desc.view(np.uint64)  # [M, 4]: popcount per word
         self.offsets = np.asarray(offsets, np.int64)
         self.cfg = cfg
-        self.owner = np.repeat(np.arange(len(self.offsets) - 1), np.diff(self.offsets))
+        self.sizes = np.diff(self.offsets)  # keypoints per card
+        self.owner = np.repeat(np.arange(len(self.offsets) - 1), self.sizes)
         self.key = cell_keys(self.xy, cfg.px)
 
     # -- the sample part: per fine grid cell, one BLAS product of 0/1 bit vectors ----------
@@ -276,31 +291,24 @@ class TemplateFlagger:
         dst = np.concatenate(rel) if rel else np.zeros(0, np.int64)
         code = np.unique(src * n + dst)
         mutual = np.isin(dst * n + src, code)  # (dst, src) is there too: dst is counted and has src
-        sizes = np.diff(self.offsets)
-        keep = (~mutual | (src < dst)) & (sizes[src] > 0) & (sizes[dst] > 0)
+        keep = (~mutual | (src < dst)) & (self.sizes[src] > 0) & (self.sizes[dst] > 0)
         src, dst, both = src[keep], dst[keep], mutual[keep]
-        # blocks of whole cards (src is grouped by card), about RELATED_BLOCK related keypoints each
-        load = np.cumsum(sizes[dst])
-        cut = np.searchsorted(
-            load, np.arange(RELATED_BLOCK, int(load[-1]) if len(load) else 0, RELATED_BLOCK)
-        )
-        bounds = [0]
-        for c in cut.tolist():
-            while c < len(src) and c > 0 and src[c] == src[c - 1]:
-                c += 1
-            if c > bounds[-1]:
-                bounds.append(c)
-        bounds.append(len(src))
+        if len(src) == 0:
+            return counts
+        # blocks of whole cards (src is grouped by card), a new one where the related keypoints
+        # gathered so far pass another multiple of RELATED_BLOCK
+        first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+        before = np.r_[0, np.cumsum(self.sizes[dst])][first] // RELATED_BLOCK
+        bounds = [*first[np.r_[True, before[1:] != before[:-1]]].tolist(), len(src)]
         for s, e in zip(bounds[:-1], bounds[1:], strict=True):
-            if e > s:
-                self._related_block(src[s:e], dst[s:e], both[s:e], counts)
+            self._related_block(src[s:e], dst[s:e], both[s:e], counts)
         return counts
 
     def _related_block(self, src: np.ndarray, dst: np.ndarray, both: np.ndarray, counts: np.ndarray) -> None:
         """Add the close keypoints of the card pairs (``src``, ``dst``) in one join: ``src``'s
         keypoints get theirs on ``dst``, and ``dst``'s get theirs on ``src`` where ``both``.
         Every key is offset by the src card's place in the block, so two pairs never meet."""
-        sizes = np.diff(self.offsets)
+        sizes = self.sizes
         cards, place = np.unique(src, return_inverse=True)
         mine = self.keypoints_of(cards)
         mine_tag = np.repeat(np.arange(len(cards), dtype=np.int64), sizes[cards])
@@ -309,14 +317,9 @@ class TemplateFlagger:
         theirs_both = np.repeat(both, sizes[dst])
         t = (self.xy[mine], self.key[mine] + mine_tag * TAG_KEY, self.words[mine])
         r = (self.xy[theirs], self.key[theirs] + theirs_tag * TAG_KEY, self.words[theirs])
-        got_t = np.zeros(len(mine), np.int64)
-        got_r = np.zeros(len(theirs), np.int64)
-        small_is_t = len(mine) <= len(theirs)  # enumerated from the smaller side, as count_close
-        for i, j in _close_pairs(t, r, self.cfg) if small_is_t else _close_pairs(r, t, self.cfg):
-            ti, ri = (i, j) if small_is_t else (j, i)
-            got_t += np.bincount(ti, minlength=len(mine))
-            got_r += np.bincount(ri, minlength=len(theirs))
-        counts[mine] += got_t.astype(np.int32)
+        got_t, got_r = _close_counts(t, r, self.cfg, back=True)
+        assert got_r is not None
+        counts[mine] += got_t
         back = theirs_both & (got_r > 0)
         if back.any():
             counts += np.bincount(theirs[back], weights=got_r[back], minlength=len(counts)).astype(np.int32)
