@@ -305,17 +305,23 @@ class KeypointDB:
         """Have the vote index ready (otherwise built on the first query when not stored)."""
         self.vote_index()
 
-    def votes(self, desc: np.ndarray, exclude: set[int] | None = None) -> np.ndarray:
+    def votes(
+        self, desc: np.ndarray, exclude: set[int] | None = None, every: np.ndarray | None = None
+    ) -> np.ndarray:
         """Descriptor votes per card row: each query descriptor votes for the card of its nearest
-        reference descriptor within the distance limit."""
-        votes = np.zeros(self.count, dtype=np.float32)
-        if len(desc) == 0 or len(self.desc) == 0:
-            return votes
-        _, ref = self.vote_index().nearest(
-            desc, self.desc, self.config.vote_max_distance, self.config.vote_bucket_cap
-        )
-        if len(ref):
-            votes += np.bincount(self.owner[ref], minlength=self.count).astype(np.float32)
+        reference descriptor within the distance limit (``every``: these votes with nothing
+        excluded, when already counted)."""
+        if every is not None:
+            votes = every.copy()
+        else:
+            votes = np.zeros(self.count, dtype=np.float32)
+            if len(desc) == 0 or len(self.desc) == 0:
+                return votes
+            _, ref = self.vote_index().nearest(
+                desc, self.desc, self.config.vote_max_distance, self.config.vote_bucket_cap
+            )
+            if len(ref):
+                votes += np.bincount(self.owner[ref], minlength=self.count).astype(np.float32)
         if exclude:
             votes[list(exclude)] = -1.0
         return votes
@@ -328,62 +334,74 @@ class KeypointDB:
         rows: list[int],
         query_hw: tuple[int, int] = CANONICAL_HW,
         exclude: set[int] | None = None,
+        memo: dict[int, Any] | None = None,
     ) -> list[Verification]:
         """RANSAC homography inliers of the query against each reference row in ``rows``
-        (``exclude``: cards counted as absent from the DB, template flags included)."""
+        (``exclude``: cards counted as absent from the DB, template flags included; ``memo``: this
+        query's matches per row, kept across calls: they depend on neither)."""
         import cv2
 
         out = []
         bf = cv2.BFMatcher(cv2.NORM_HAMMING)
-        method = self.config.homography_method()
-        rh, rw = CANONICAL_HW
-        ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
+        rh = CANONICAL_HW[0]
         for row in rows:
-            rxy, rdesc = self.card(row)
-            inl = art = distinct = 0
-            qin = qtext = np.zeros(0, np.int64)
-            hom = None
-            good: list[tuple[int, int]] = []
-            if len(rdesc) >= 2 and len(desc) >= 2:
-                for m in bf.knnMatch(desc, rdesc, k=2):
-                    if len(m) == 2 and m[0].distance < self.config.ratio * m[1].distance:
-                        good.append((m[0].queryIdx, m[0].trainIdx))
-            if len(good) >= 6:
-                q = xy[[g[0] for g in good]].reshape(-1, 1, 2)
-                r = rxy[[g[1] for g in good]].reshape(-1, 1, 2)
-                H, mask = cv2.findHomography(
-                    r,
-                    q,
-                    method,
-                    self.config.ransac_px,
-                    maxIters=int(self.config.ransac_iters),
-                    confidence=0.99,
-                )
-                if H is not None and mask is not None and _plausible(H, ref_corners, query_hw):
-                    m = mask.reshape(-1).astype(bool)
-                    inl = int(m.sum())
-                    ry = r.reshape(-1, 2)[m, 1]
-                    lo, hi = self.config.art_window
-                    in_art = (ry >= lo * rh) & (ry <= hi * rh)
-                    art = int(np.sum(in_art))
-                    ridx = np.array([g[1] for g in good])[m]
-                    distinct = int(np.sum(~self.common_of(row, exclude)[ridx]))
-                    qm = np.array([g[0] for g in good], np.int64)[m]
-                    qin, qtext = np.sort(qm), np.sort(qm[~in_art])
-                    hom = H
+            geo = memo.get(row) if memo is not None else None
+            if geo is None:
+                geo = self._geometry(bf, xy, desc, int(row), query_hw)
+                if memo is not None:
+                    memo[row] = geo
+            qm, ridx, ry, (H, keep) = geo
+            matches, qm, ridx, ry = len(qm), qm[keep], ridx[keep], ry[keep]
+            lo, hi = self.config.art_window
+            in_art = (ry >= lo * rh) & (ry <= hi * rh)
             out.append(
                 Verification(
                     row=int(row),
-                    inliers=inl,
-                    matches=len(good),
-                    art_inliers=art,
-                    distinct_inliers=distinct,
-                    query_inliers=qin,
-                    query_text=qtext,
-                    H=hom,
+                    inliers=len(qm),
+                    matches=matches,
+                    art_inliers=int(np.sum(in_art)),
+                    distinct_inliers=int(np.sum(~self.common_of(row, exclude)[ridx])) if len(qm) else 0,
+                    query_inliers=np.sort(qm),
+                    query_text=np.sort(qm[~in_art]),
+                    H=H,
                 )
             )
         return out
+
+    def _geometry(
+        self, bf: Any, xy: np.ndarray, desc: np.ndarray, row: int, query_hw: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray | None, np.ndarray]]:
+        """The ratio-test matches of the query against one row (query index, reference index,
+        reference y) and the plausible homography with its inlier mask (None, none when there
+        is no such homography)."""
+        import cv2
+
+        rxy, rdesc = self.card(row)
+        good: list[tuple[int, int]] = []
+        if len(rdesc) >= 2 and len(desc) >= 2:
+            for m in bf.knnMatch(desc, rdesc, k=2):
+                if len(m) == 2 and m[0].distance < self.config.ratio * m[1].distance:
+                    good.append((m[0].queryIdx, m[0].trainIdx))
+        g = np.array(good, np.int64).reshape(-1, 2)
+        qm, ridx = g[:, 0], g[:, 1]
+        none = np.zeros(len(g), bool)
+        if len(g) < 6:
+            return qm, ridx, rxy[ridx, 1], (None, none)
+        q = xy[qm].reshape(-1, 1, 2)
+        r = rxy[ridx].reshape(-1, 1, 2)
+        H, mask = cv2.findHomography(
+            r,
+            q,
+            self.config.homography_method(),
+            self.config.ransac_px,
+            maxIters=int(self.config.ransac_iters),
+            confidence=0.99,
+        )
+        rh, rw = CANONICAL_HW
+        ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
+        if H is None or mask is None or not _plausible(H, ref_corners, query_hw):
+            return qm, ridx, rxy[ridx, 1], (None, none)
+        return qm, ridx, rxy[ridx, 1], (H, mask.reshape(-1).astype(bool))
 
 
 def _plausible(H: np.ndarray, ref_corners: np.ndarray, query_hw: tuple[int, int]) -> bool:

@@ -21,7 +21,7 @@ The answer is a :class:`pokecard.result.Result` (its ``to_json()`` is the CLI's 
 
 from __future__ import annotations
 
-from pokecard.recognize.look import Look, Scored, Searcher
+from pokecard.recognize.look import Look, Memo, Scored, Searcher
 from pokecard.recognize.policy import (
     EMBED_FIRST_SHARE,
     FAST_COSINE_SHARE,
@@ -44,6 +44,7 @@ __all__ = [
     "STOP_FACTOR",
     "STOP_RATIO",
     "Look",
+    "Memo",
     "Policy",
     "Recognizer",
     "Scored",

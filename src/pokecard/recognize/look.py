@@ -4,13 +4,16 @@ the ranking bars, and what a stage may ask of the recognizer (:class:`Searcher`)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from pokecard.detect import Detection
 from pokecard.recognize.policy import Policy
+
+T = TypeVar("T")
 
 
 def ms_since(t0: float) -> float:
@@ -43,12 +46,32 @@ class Scored:
     name: float | None = None  # its name bar's correlation with the photo (pokecard.namebar), once checked
 
 
+class Memo:
+    """What a search computes from the photo alone, whatever the policy and the rows left out:
+    detections, and per region its ORB features, votes, embeddings and geometric matches. One
+    photo scored several ways (calibration: in the DB, left out, absent; each kind of score)
+    computes them once (docs/scale.md, "Eighth round")."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+
+    def get(self, key: Any, make: Callable[[], T]) -> T:
+        if key not in self._values:
+            self._values[key] = make()
+        return self._values[key]  # type: ignore[no-any-return]
+
+    def region(self, det: Detection) -> Memo:
+        """The memo of one region: the same quad of the same photo, whichever stage found it."""
+        return self.get(("region", det.corners.tobytes(), det.found, det.crop.shape), Memo)
+
+
 @dataclass
 class Look:
     """One photo's search in progress: what the stages found so far, and their time."""
 
     rgb: np.ndarray
     exclude: set[int] | None
+    memo: Memo = field(default_factory=Memo)
     timings: dict[str, float] = field(
         default_factory=lambda: {"detect": 0.0, "embed": 0.0, "search": 0.0, "verify": 0.0}
     )
@@ -84,11 +107,15 @@ class Searcher(Protocol):
     def embed_k(self) -> int: ...
 
     def embed_rows(
-        self, crop: np.ndarray, k: int, exclude: set[int] | None
+        self, crop: np.ndarray, k: int, exclude: set[int] | None, memo: Memo | None = None
     ) -> tuple[list[tuple[int, float]], float, float]: ...
 
     def score_region(
-        self, det: Detection, exclude: set[int] | None, emb_ranked: list[tuple[int, float]] | None = None
+        self,
+        det: Detection,
+        exclude: set[int] | None,
+        emb_ranked: list[tuple[int, float]] | None = None,
+        memo: Memo | None = None,
     ) -> Scored: ...
 
     def decisive(self, sc: Scored, share: float = 0.0) -> bool: ...

@@ -19,7 +19,7 @@ from pokecard.errors import ImageError, PokecardError, ReferenceDBError
 from pokecard.features import LayoutDescriptor, Verification, orb_features
 from pokecard.imageio import load_rgb
 from pokecard.model_files import hef_for, resolve_model
-from pokecard.recognize.look import Look, Scored, beats, leads, ms_since
+from pokecard.recognize.look import Look, Memo, Scored, beats, leads, ms_since
 from pokecard.recognize.policy import ORIENTATIONS, SHORTLISTS, STOP_FACTOR, STOP_RATIO, Policy
 from pokecard.recognize.stages import (
     Stage,
@@ -147,9 +147,10 @@ class Recognizer:
                 out.append(stage_refit)
         return [*out, stage_regions, stage_whole_frame]
 
-    def score(self, rgb: np.ndarray, exclude: set[int] | None = None) -> Scored:
-        """Detect, describe, shortlist and verify, stage by stage (``exclude``: DB rows left out)."""
-        look = Look(rgb, exclude)
+    def score(self, rgb: np.ndarray, exclude: set[int] | None = None, memo: Memo | None = None) -> Scored:
+        """Detect, describe, shortlist and verify, stage by stage (``exclude``: DB rows left out;
+        ``memo``: what an earlier scoring of the same photo computed, any policy, any exclusion)."""
+        look = Look(rgb, exclude, Memo() if memo is None else memo)
         for stage in self.stages():
             done = stage(self, look)
             if done is not None:
@@ -179,18 +180,21 @@ class Recognizer:
         return max(self.policy.top_k, self.features.shortlist)
 
     def embed_rows(
-        self, crop: np.ndarray, k: int, exclude: set[int] | None
+        self, crop: np.ndarray, k: int, exclude: set[int] | None, memo: Memo | None = None
     ) -> tuple[list[tuple[int, float]], float, float]:
         """Embedding top-``k`` (row, cosine) of the crop in both 180-degree orientations, and the
         embed and search time. "sequential": the turned crop only when the crop as warped is
-        not decisive (under the cosine threshold, or not ahead of every other card)."""
+        not decisive (under the cosine threshold, or not ahead of every other card). ``memo``:
+        the crop's region memo (its embeddings, once computed)."""
+        memo = Memo() if memo is None else memo
         views = [crop, np.ascontiguousarray(crop[::-1, ::-1])]
         best: dict[int, float] = {}
         t_embed = t_search = 0.0
         ranked: list[tuple[int, float]] = []
-        for batch in [views] if self.policy.orientations == "both" else [views[:1], views[1:]]:
+        both = self.policy.orientations == "both"
+        for i, batch in enumerate([views] if both else [views[:1], views[1:]]):
             t0 = time.perf_counter()
-            v = self.embedder.embed(batch)
+            v = memo.get(("embed", both, i), lambda batch=batch: self.embedder.embed(batch))
             t_embed += ms_since(t0)
             t0 = time.perf_counter()
             rows, scores = self.db.search(v, k, exclude=exclude)
@@ -204,20 +208,26 @@ class Recognizer:
         return ranked, t_embed, t_search
 
     def score_region(
-        self, det: Detection, exclude: set[int] | None, emb_ranked: list[tuple[int, float]] | None = None
+        self,
+        det: Detection,
+        exclude: set[int] | None,
+        emb_ranked: list[tuple[int, float]] | None = None,
+        memo: Memo | None = None,
     ) -> Scored:
-        """Score one region (``emb_ranked``: its embedding top-k, when already computed).
+        """Score one region (``emb_ranked``: its embedding top-k, when already computed;
+        ``memo``: the photo's memo, :class:`Memo`).
 
         The descriptor votes' shortlist is verified first, and the embedding's other cards
         (embedded only then) when that is not decisive: most photos end at the first group."""
         p = self.policy
+        rm = (Memo() if memo is None else memo).region(det)
         tm = {"embed": 0.0, "search": 0.0, "verify": 0.0}
         n = self.features.shortlist
 
         def embedding() -> list[tuple[int, float]]:
             nonlocal emb_ranked
             if emb_ranked is None:
-                emb_ranked, te, ts = self.embed_rows(det.crop, self.embed_k, exclude)
+                emb_ranked, te, ts = self.embed_rows(det.crop, self.embed_k, exclude, rm)
                 tm["embed"] += te
                 tm["search"] += ts
             return emb_ranked
@@ -226,12 +236,14 @@ class Recognizer:
             return Scored(det, embedding()[: p.top_k], False, tm)
         t0 = time.perf_counter()
         nfeat = self.features.query_features * (1 if det.found else 2)
-        xy, desc = orb_features(det.crop, nfeat, self.features.fast_threshold)
+        xy, desc = rm.get("orb", lambda: orb_features(det.crop, nfeat, self.features.fast_threshold))
         tm["embed"] += ms_since(t0)
         voted: list[int] = []
         if p.shortlist in ("votes", "both"):
             t0 = time.perf_counter()
-            votes = self.db.keypoints.votes(desc, exclude)
+            votes = self.db.keypoints.votes(
+                desc, exclude, every=rm.get("votes", lambda: self.db.keypoints.votes(desc))
+            )
             top = np.argsort(-votes)[: max(n, p.top_k)]
             voted = [int(r) for r in top if votes[r] > 0][:n]
             tm["search"] += ms_since(t0)
@@ -247,7 +259,12 @@ class Recognizer:
             t0 = time.perf_counter()
             hw = det.crop.shape[:2]
             ver += self.db.keypoints.verify(
-                xy, desc, rows, query_hw=hw, exclude=exclude if p.absent else None
+                xy,
+                desc,
+                rows,
+                query_hw=hw,
+                exclude=exclude if p.absent else None,
+                memo=rm.get("geometry", dict),
             )
             tm["verify"] += ms_since(t0)
             sc = Scored(det, twin_ranked(ver, self.features.score)[: p.top_k], True, tm)

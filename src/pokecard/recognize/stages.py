@@ -23,7 +23,7 @@ Stage = Callable[[Searcher, Look], "Scored | None"]
 def stage_fast_detect(rec: Searcher, look: Look) -> Scored | None:
     """The cheap first look at the photo (detect_fast): a quad, never an answer by itself."""
     t0 = time.perf_counter()
-    look.quick = detect_fast(look.rgb)
+    look.quick = look.memo.get("fast", lambda: detect_fast(look.rgb))
     look.timings["detect"] += ms_since(t0)
     return None
 
@@ -32,7 +32,7 @@ def stage_embedding_first(rec: Searcher, look: Look) -> Scored | None:
     """The fast quad's embedding answers with no verification when decisive (EMBED_FIRST_SHARE)."""
     if look.quick is None:
         return None
-    emb, te, ts = rec.embed_rows(look.quick.crop, rec.embed_k, look.exclude)
+    emb, te, ts = rec.embed_rows(look.quick.crop, rec.embed_k, look.exclude, look.memo.region(look.quick))
     look.add({"embed": te, "search": ts})
     look.quick_emb = emb
     first = Scored(look.quick, emb[: rec.policy.top_k], False)
@@ -46,7 +46,7 @@ def stage_fast_look(rec: Searcher, look: Look) -> Scored | None:
     """The fast quad scored in full; kept only when decisive (FAST_COSINE_SHARE for a cosine)."""
     if look.quick is None:
         return None
-    sc = rec.score_region(look.quick, look.exclude, look.quick_emb)
+    sc = rec.score_region(look.quick, look.exclude, look.quick_emb, look.memo)
     look.add(sc.timings)
     if rec.decisive(sc, share=FAST_COSINE_SHARE):
         sc.quad_found = True
@@ -89,10 +89,11 @@ def stage_refit(rec: Searcher, look: Look) -> Scored | None:
     if corners is None:
         look.timings["detect"] += ms_since(t0)
         return None
-    det = Detection(corners=corners, crop=warp(look.rgb, corners), found=True, confidence=0.5)
+    crop = look.memo.get(("warp", corners.tobytes()), lambda: warp(look.rgb, corners))
+    det = Detection(corners=corners, crop=crop, found=True, confidence=0.5)
     look.timings["detect"] += ms_since(t0)
     look.refit = det
-    sc = rec.score_region(det, look.exclude)
+    sc = rec.score_region(det, look.exclude, memo=look.memo)
     look.add(sc.timings)
     if rec.decisive(sc):
         sc.quad_found = True
@@ -105,7 +106,7 @@ def stage_regions(rec: Searcher, look: Look) -> Scored | None:
     """Up to MAX_REGIONS card-like quads of the full detector (other than the fast look's), or
     the whole frame when there is none; a decisive region ends the search with the best one."""
     t0 = time.perf_counter()
-    dets = detect_all(look.rgb, limit=MAX_REGIONS)
+    dets = look.memo.get(("all", MAX_REGIONS), lambda: detect_all(look.rgb, limit=MAX_REGIONS))
     look.regions_found = bool(dets and dets[0].found)
     tol = 0.01 * float(max(look.rgb.shape[:2]))
     for seen in (look.quick, look.refit):  # not a quad an earlier stage already scored
@@ -113,7 +114,7 @@ def stage_regions(rec: Searcher, look: Look) -> Scored | None:
             dets = [d for d in dets if not (d.found and np.abs(d.corners - seen.corners).max() < tol)]
     look.timings["detect"] += ms_since(t0)
     for det in dets:
-        sc = rec.score_region(det, look.exclude)
+        sc = rec.score_region(det, look.exclude, memo=look.memo)
         look.add(sc.timings)
         look.keep(sc)
         if rec.decisive(sc):
@@ -126,9 +127,9 @@ def stage_whole_frame(rec: Searcher, look: Look) -> Scored | None:
     if not (look.regions_found and rec.policy.verify):
         return None
     t0 = time.perf_counter()
-    det = fallback(look.rgb)
+    det = look.memo.get("frame", lambda: fallback(look.rgb))
     look.timings["detect"] += ms_since(t0)
-    sc = rec.score_region(det, look.exclude)
+    sc = rec.score_region(det, look.exclude, memo=look.memo)
     look.add(sc.timings)
     look.keep(sc)
     return best_of(look) if rec.decisive(sc) else None

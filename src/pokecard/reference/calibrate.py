@@ -20,7 +20,7 @@ from pokecard.errors import ImageError
 from pokecard.imageio import is_image_name, load_rgb
 from pokecard.photo import PhotoConfig, simulate_scene
 from pokecard.progress import progress
-from pokecard.recognize import DECODE_MIN_SIDE, EMBED_FIRST_SHARE, Recognizer
+from pokecard.recognize import DECODE_MIN_SIDE, EMBED_FIRST_SHARE, Memo, Recognizer
 from pokecard.store import Store
 
 log = logging.getLogger(__name__)
@@ -179,18 +179,19 @@ def calibrate_reference(
             photo, _ = scene(
                 catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + j * 4096 + row
             )
+            memo = Memo()  # the photo's detections, features and matches, computed once for all scorings
             for key, verify in modes:
                 rec = recs[verify]
-                sc = rec.score(photo)
+                sc = rec.score(photo, memo=memo)
                 best_row, best = sc.ranked[0] if sc.ranked else (-1, 0.0)
                 data[key]["in"].append(best)
                 data[key]["second"].append(sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0)
                 data[key]["ok"].append(float(best_row == row))
-                loo = rec.score(photo, exclude={row})
+                loo = rec.score(photo, exclude={row}, memo=memo)
                 data[key]["loo"].append(loo.ranked[0][1] if loo.ranked else 0.0)
                 if verify and names:
                     nd["in"].append(np.nan if sc.name is None else sc.name)
-                    lo = absent.score(photo, exclude={row})
+                    lo = absent.score(photo, exclude={row}, memo=memo)
                     nd["absent"].append(lo.ranked[0][1] if lo.ranked else 0.0)
                     nd["absent_name"].append(np.nan if lo.name is None else lo.name)
             advance(1)
@@ -200,8 +201,9 @@ def calibrate_reference(
             except ImageError as e:
                 log.warning("calibration: skipping %s", e)
                 continue
+            memo = Memo()
             for key, verify in modes:
-                sc = recs[verify].score(img)
+                sc = recs[verify].score(img, memo=memo)
                 data[key]["real"].append(sc.ranked[0][1] if sc.ranked else 0.0)
             advance(1)
     _choose(out, data, nd if names else None)

@@ -13,7 +13,7 @@ import numpy as np
 from pokecard.bench.recognizer.common import held_out_photos, latency_summary, write_jpegs
 from pokecard.catalog.build import load_processed
 from pokecard.progress import progress
-from pokecard.recognize import Recognizer
+from pokecard.recognize import Memo, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,9 @@ def recognition(root: Path, photos: Photos, files: list[Path], label: str) -> di
             if r.ok:
                 right += r.card_id == truth
                 wrong += r.card_id != truth
-            ooc += rec.accepts(rec.score(photo, exclude={row}))
-            ooc_absent += absent.accepts(absent.score(photo, exclude={row}))
+            memo = Memo()  # the two unknown scorings share the photo's detections and matches
+            ooc += rec.accepts(rec.score(photo, exclude={row}, memo=memo))
+            ooc_absent += absent.accepts(absent.score(photo, exclude={row}, memo=memo))
             advance(1)
     n = len(photos)
     return {
