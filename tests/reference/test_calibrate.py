@@ -1,7 +1,9 @@
 """The pure part of the unknown decision: what a threshold does, and the lowest one that keeps
-out-of-catalogue acceptance under a bound."""
+out-of-catalogue acceptance under a bound; and calibration's photos scored in threads."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,3 +113,27 @@ def test_a_name_not_read_passes_the_bar() -> None:
     assert st["threshold"] == pytest.approx(0.7 + 1e-6, abs=1e-4)
     assert st["absent_accepted"] == pytest.approx(0.01)  # the unread one still counts as accepted
     assert st["in_catalogue_accepted_correct"] == 1.0
+
+
+def test_photos_scored_in_threads_calibrate_as_one_thread_does(
+    tf_root: Path, small_catalog, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """Calibration scores its photos in threads and reads them back in order: the thresholds
+    and every figure behind them are those of one thread (an unreadable image is skipped)."""
+    import json
+
+    from cardlib import photo_of, write_jpeg
+
+    from pokecard.catalog.build import load_processed
+    from pokecard.reference.calibrate import calibrate_reference
+
+    ooc = tmp_path / "ooc"
+    ooc.mkdir()
+    for i in (1, 7):
+        write_jpeg(ooc / f"p{i}.jpg", photo_of(small_catalog, i, seed=40 + i))
+    (ooc / "broken.jpg").write_bytes(b"not a jpeg")
+    cat = load_processed(tf_root)
+    one = calibrate_reference(tf_root, cat, ooc_dir=ooc, n=10, threads=1)
+    many = calibrate_reference(tf_root, cat, ooc_dir=ooc, n=10, threads=3)
+    assert json.dumps(one, sort_keys=True) == json.dumps(many, sort_keys=True)
+    assert one["real_ooc_photos"] == 3 and one["min_inliers"]["ooc_photos"] == 10 + 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from pokecard.errors import ImageError
 from pokecard.imageio import is_image_name, load_rgb
 from pokecard.photo import PhotoConfig, simulate_scene
 from pokecard.progress import progress
-from pokecard.recognize import DECODE_MIN_SIDE, EMBED_FIRST_SHARE, Memo, Recognizer
+from pokecard.recognize import DECODE_MIN_SIDE, EMBED_FIRST_SHARE, Memo, Recognizer, Scored
 from pokecard.store import Store
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # inside the training range of pokecard.photo.seeds, but never used by a trainer
 CALIBRATION_SEED_BASE = 7 << 58
+# photos scored at once: one per core, up to a Pi 5's four
+CALIBRATION_THREADS = 4
 
 
 def scene(card_rgb: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,13 +142,15 @@ def calibrate_reference(
     n: int = 120,
     backend: str = "auto",
     seed: int = 0,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Unknown thresholds from held-out photos (see docs/recognizer.md, "unknown").
 
     In-catalogue: one simulated photo of each of ``n`` sampled cards. Out-of-catalogue: the
     same photos with their own card excluded from the DB (leave-one-out: exactly what the
     recognizer would answer if the card were not in the catalogue), plus every image in
-    ``ooc_dir`` (real photos of cards that are not in the catalogue, card backs).
+    ``ooc_dir`` (real photos of cards that are not in the catalogue, card backs). ``threads``:
+    photos scored at once (default: one per core, at most ``CALIBRATION_THREADS``).
     """
     base = Recognizer(store, backend=backend, threads=None, top_k=5)
     # Exhaustive (no early stop): a score then does not depend on the placeholder thresholds
@@ -156,7 +161,6 @@ def calibrate_reference(
     # more photos than cards (small catalogues): several photos per card, other seeds
     rows = sorted(rng.choice(len(db), size=min(n, len(db)), replace=False).tolist())
     rows = [rows[j % len(rows)] for j in range(max(n, len(rows)))] if n > len(db) else rows
-    by_id = {c.card_id: c for c in catalog.cards}
     out: dict[str, Any] = {"method": "leave-one-out simulated photos", "photos": len(rows), "thresholds": {}}
     modes = [("min_inliers", True)] + ([("min_score", False)] if db.mode == "embedding" else [])
     recs = {verify: base.with_policy(verify=verify, exhaustive=True) for _, verify in modes}
@@ -171,40 +175,23 @@ def calibrate_reference(
     ooc_files = (
         sorted(p for p in Path(ooc_dir).rglob("*") if p.is_file() and is_image_name(p)) if ooc_dir else []
     )
-    with progress(len(rows) + len(ooc_files), "calibrating unknown threshold") as advance:
-        for j, row in enumerate(rows):
-            card = by_id.get(db.card_ids[row])
-            if card is None:
-                continue
-            photo, _ = scene(
-                catalog.load_image(card), CALIBRATION_SEED_BASE + seed * 100_000 + j * 4096 + row
-            )
-            memo = Memo()  # the photo's detections, features and matches, computed once for all scorings
-            for key, verify in modes:
-                rec = recs[verify]
-                sc = rec.score(photo, memo=memo)
-                best_row, best = sc.ranked[0] if sc.ranked else (-1, 0.0)
-                data[key]["in"].append(best)
-                data[key]["second"].append(sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0)
-                data[key]["ok"].append(float(best_row == row))
-                loo = rec.score(photo, exclude={row}, memo=memo)
-                data[key]["loo"].append(loo.ranked[0][1] if loo.ranked else 0.0)
-                if verify and names:
-                    nd["in"].append(np.nan if sc.name is None else sc.name)
-                    lo = absent.score(photo, exclude={row}, memo=memo)
-                    nd["absent"].append(lo.ranked[0][1] if lo.ranked else 0.0)
-                    nd["absent_name"].append(np.nan if lo.name is None else lo.name)
+    photos = _Photos(recs, absent, modes, catalog, seed, names)
+    threads = max(1, threads or min(CALIBRATION_THREADS, os.cpu_count() or 1))
+    with (
+        progress(len(rows) + len(ooc_files), "calibrating unknown threshold") as advance,
+        ThreadPoolExecutor(threads) as pool,
+    ):
+        # photos are independent and OpenCV, ONNX Runtime and usearch release the GIL: scored in
+        # threads, read back in order, the thresholds are those of one thread (tested)
+        for got in pool.map(photos.simulated, range(len(rows)), rows):
+            for key, vals in got.items():
+                parts = ("in", "absent", "absent_name") if key == "name" else ("in", "second", "ok", "loo")
+                for part, v in zip(parts, vals, strict=True):
+                    (nd if key == "name" else data[key])[part].append(v)
             advance(1)
-        for p in ooc_files:
-            try:
-                img = load_rgb(p, min_side=DECODE_MIN_SIDE)
-            except ImageError as e:
-                log.warning("calibration: skipping %s", e)
-                continue
-            memo = Memo()
-            for key, verify in modes:
-                sc = recs[verify].score(img, memo=memo)
-                data[key]["real"].append(sc.ranked[0][1] if sc.ranked else 0.0)
+        for got_real in pool.map(photos.real, ooc_files):
+            for key, v in got_real.items():
+                data[key]["real"].append(v)
             advance(1)
     _choose(out, data, nd if names else None)
     out["real_ooc_photos"] = len(ooc_files)
@@ -213,6 +200,65 @@ def calibrate_reference(
     if "min_score" not in out["thresholds"]:
         out["thresholds"]["min_score"] = 0.5
     return out
+
+
+def _best(sc: Scored) -> float:
+    return sc.ranked[0][1] if sc.ranked else 0.0
+
+
+class _Photos:
+    """Scores a calibration photo every way calibration reads it, one photo per thread."""
+
+    def __init__(
+        self,
+        recs: dict[bool, Recognizer],
+        absent: Recognizer,
+        modes: list[tuple[str, bool]],
+        catalog: Catalog,
+        seed: int,
+        names: bool,
+    ) -> None:
+        self.recs, self.absent, self.modes, self.names = recs, absent, modes, names
+        self.catalog, self.seed = catalog, seed
+        self.by_id = {c.card_id: c for c in catalog.cards}
+        self.card_ids = absent.db.card_ids
+
+    def simulated(self, j: int, row: int) -> dict[str, list[float]]:
+        """The ``j``-th in-catalogue photo (of ``row``'s card): per kind of score, its best,
+        second, whether the best is right, and its best left out; "name": the name bar's reading
+        in the DB, and left out as absent (its score and reading)."""
+        got: dict[str, list[float]] = {}
+        card = self.by_id.get(self.card_ids[row])
+        if card is None:
+            return got
+        seed = CALIBRATION_SEED_BASE + self.seed * 100_000 + j * 4096 + row
+        photo, _ = scene(self.catalog.load_image(card), seed)
+        memo = Memo()  # the photo's detections, features and matches, computed once for all scorings
+        for key, verify in self.modes:
+            rec = self.recs[verify]
+            sc = rec.score(photo, memo=memo)
+            best_row = sc.ranked[0][0] if sc.ranked else -1
+            second = sc.ranked[1][1] if len(sc.ranked) > 1 else 0.0
+            loo = rec.score(photo, exclude={row}, memo=memo)
+            got[key] = [_best(sc), second, float(best_row == row), _best(loo)]
+            if verify and self.names:
+                lo = self.absent.score(photo, exclude={row}, memo=memo)
+                got["name"] = [_name(sc), _best(lo), _name(lo)]
+        return got
+
+    def real(self, p: Path) -> dict[str, float]:
+        """An out-of-catalogue image's best score per kind (none when it cannot be read)."""
+        try:
+            img = load_rgb(p, min_side=DECODE_MIN_SIDE)
+        except ImageError as e:
+            log.warning("calibration: skipping %s", e)
+            return {}
+        memo = Memo()
+        return {key: _best(self.recs[verify].score(img, memo=memo)) for key, verify in self.modes}
+
+
+def _name(sc: Scored) -> float:
+    return np.nan if sc.name is None else sc.name
 
 
 def _choose(
