@@ -382,8 +382,11 @@ def _template(
         emb,
         tc.same_name,
     )
-    counts_s = _sample_counts(flagger, sample, rate, reuse, prev)
-    counts_r, redone = _related_counts(flagger, related, reuse, prev)
+    # the two parts are independent, and their numpy and BLAS work releases the GIL: one a core
+    with ThreadPoolExecutor(2) as pool:
+        sampled = pool.submit(_sample_counts, flagger, sample, rate, reuse, prev)
+        counts_r, redone = _related_counts(flagger, related, reuse, prev)
+        counts_s = sampled.result()
     log.info(
         "template flags: sample of %d cards (rate %g), %d cards' related part redone",
         sample.sum(),
