@@ -12,3 +12,5 @@ CARD_ASPECT = CARD_MM[0] / CARD_MM[1]  # width / height = 0.716
 CANONICAL_W = 252
 CANONICAL_H = 352
 CANONICAL_HW = (CANONICAL_H, CANONICAL_W)
+# the canonical crop's corners (x, y), clockwise from top-left: the order detection gives
+CANONICAL_CORNERS = ((0, 0), (CANONICAL_W, 0), (CANONICAL_W, CANONICAL_H), (0, CANONICAL_H))

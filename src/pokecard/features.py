@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from pokecard.card import CANONICAL_HW
+from pokecard.card import CANONICAL_CORNERS, CANONICAL_HW
 from pokecard.errors import ReferenceDBError
 from pokecard.template import COUNT_PARTS, TemplateConfig, TemplateFlagger, as_points, count_close, in_sample
 from pokecard.votes import VoteIndex
@@ -33,6 +33,7 @@ from pokecard.votes import VoteIndex
 log = logging.getLogger(__name__)
 
 DESC_BYTES = 32  # ORB: 256-bit binary descriptors
+_REF_CORNERS = np.array(CANONICAL_CORNERS, np.float32).reshape(-1, 1, 2)
 
 
 @dataclass
@@ -343,14 +344,13 @@ class KeypointDB:
 
         out = []
         bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+        method = self.config.homography_method()
         rh = CANONICAL_HW[0]
+        memo = {} if memo is None else memo
         for row in rows:
-            geo = memo.get(row) if memo is not None else None
-            if geo is None:
-                geo = self._geometry(bf, xy, desc, int(row), query_hw)
-                if memo is not None:
-                    memo[row] = geo
-            qm, ridx, ry, (H, keep) = geo
+            if row not in memo:
+                memo[row] = self._geometry(bf, method, xy, desc, int(row), query_hw)
+            qm, ridx, ry, (H, keep) = memo[row]
             matches, qm, ridx, ry = len(qm), qm[keep], ridx[keep], ry[keep]
             lo, hi = self.config.art_window
             in_art = (ry >= lo * rh) & (ry <= hi * rh)
@@ -369,7 +369,7 @@ class KeypointDB:
         return out
 
     def _geometry(
-        self, bf: Any, xy: np.ndarray, desc: np.ndarray, row: int, query_hw: tuple[int, int]
+        self, bf: Any, method: int, xy: np.ndarray, desc: np.ndarray, row: int, query_hw: tuple[int, int]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray | None, np.ndarray]]:
         """The ratio-test matches of the query against one row (query index, reference index,
         reference y) and the plausible homography with its inlier mask (None, none when there
@@ -384,24 +384,21 @@ class KeypointDB:
                     good.append((m[0].queryIdx, m[0].trainIdx))
         g = np.array(good, np.int64).reshape(-1, 2)
         qm, ridx = g[:, 0], g[:, 1]
-        none = np.zeros(len(g), bool)
+        matched = qm, ridx, rxy[ridx, 1]
+        none = (None, np.zeros(len(g), bool))
         if len(g) < 6:
-            return qm, ridx, rxy[ridx, 1], (None, none)
-        q = xy[qm].reshape(-1, 1, 2)
-        r = rxy[ridx].reshape(-1, 1, 2)
+            return (*matched, none)
         H, mask = cv2.findHomography(
-            r,
-            q,
-            self.config.homography_method(),
+            rxy[ridx].reshape(-1, 1, 2),
+            xy[qm].reshape(-1, 1, 2),
+            method,
             self.config.ransac_px,
             maxIters=int(self.config.ransac_iters),
             confidence=0.99,
         )
-        rh, rw = CANONICAL_HW
-        ref_corners = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
-        if H is None or mask is None or not _plausible(H, ref_corners, query_hw):
-            return qm, ridx, rxy[ridx, 1], (None, none)
-        return qm, ridx, rxy[ridx, 1], (H, mask.reshape(-1).astype(bool))
+        if H is None or mask is None or not _plausible(H, _REF_CORNERS, query_hw):
+            return (*matched, none)
+        return (*matched, (H, mask.reshape(-1).astype(bool)))
 
 
 def _plausible(H: np.ndarray, ref_corners: np.ndarray, query_hw: tuple[int, int]) -> bool:

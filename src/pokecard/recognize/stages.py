@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from pokecard import namebar
-from pokecard.card import CANONICAL_HW
+from pokecard.card import CANONICAL_CORNERS
 from pokecard.detect import Detection, detect_all, detect_fast, fallback
 from pokecard.detect.geometry import warp
 from pokecard.recognize.look import Look, Scored, Searcher, best_of, ms_since
@@ -65,8 +65,7 @@ def refit_corners(look: Look) -> np.ndarray | None:
         return None
     if sc.ranked[0][1] < REFIT_MIN_SCORE:
         return None
-    rh, rw = CANONICAL_HW
-    card = np.array([[0, 0], [rw, 0], [rw, rh], [0, rh]], np.float32).reshape(-1, 1, 2)
+    card = np.array(CANONICAL_CORNERS, np.float32).reshape(-1, 1, 2)
     H = namebar.to_photo(sc.detection.corners, sc.detection.crop.shape[:2], sc.H)
     c = cv2.perspectiveTransform(card, H).reshape(-1, 2).astype(np.float32)
     h, w = look.rgb.shape[:2]
